@@ -1,0 +1,181 @@
+"""The facade: ``Assistant.open(index_dir)`` → ``.search``, ``.ask``, ``.add``, ``.remove``.
+
+Plain functions called in order (retrieve, then read); the CLI and the web app are thin
+wrappers over this class. Heavy things (models, FAISS) load on first use.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Optional, Sequence, overload
+
+from .embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .index import BuildReport, QAIndexError, IndexWriter, LoadedIndex, current_generation, embedder_mismatch
+from .models import Answer, Hit, Passage
+from .reader import get_reader
+from .retrieval import Retriever, SearchResult, SearchSettings, check_query
+from .text import detect_language
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PACKAGE_ROOT / "corpus"
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("QA_INDEX", "index"))
+
+
+class Assistant:
+    """Question answering over one index folder."""
+
+    def __init__(self, index_dir: str | Path | None = None, embedder: str | Embedder | None = None,
+                 reader: Optional[str] = None, settings: Optional[SearchSettings] = None, k: int = 10):
+        self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        self._embedder_spec = embedder
+        self._embedder: Optional[Embedder] = embedder if isinstance(embedder, Embedder) else None
+        self._reader_spec = reader
+        self._reader = None
+        self.settings = settings or SearchSettings()
+        self.k = k
+        self._index: Optional[LoadedIndex] = None
+        self._retriever: Optional[Retriever] = None
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, *, build_from: Sequence[str | Path] | None = None,
+             show_progress: bool = False, progress=None, **kwargs) -> "Assistant":
+        """Open an index; build it first from ``build_from`` if it does not exist yet."""
+        assistant = cls(index_dir, **kwargs)
+        if current_generation(assistant.index_dir) is None:
+            if build_from is None:
+                raise QAIndexError(f"no index at {assistant.index_dir}: build one with "
+                                  f"`qa index build SRC... --index {assistant.index_dir}`")
+            assistant.build(build_from, show_progress=show_progress, progress=progress)
+        assistant._load()
+        return assistant
+
+    @classmethod
+    def open_default(cls, index_dir: str | Path | None = None, corpus: str | Path | None = None,
+                     **kwargs) -> "Assistant":
+        """The default index, built from the bundled corpus on first use."""
+        return cls.open(index_dir, build_from=[str(corpus or DEFAULT_CORPUS)], **kwargs)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            spec = self._embedder_spec
+            if spec is None and current_generation(self.index_dir) is not None:
+                spec = self.manifest.get("embedder")
+            self._embedder = get_embedder(spec or DEFAULT_EMBEDDER)
+        return self._embedder
+
+    @property
+    def manifest(self) -> dict:
+        from .index import read_manifest
+
+        return read_manifest(self.index_dir)
+
+    def _load(self) -> None:
+        with self._lock:
+            index = LoadedIndex.open(self.index_dir)
+            built_with = index.manifest.get("embedder")
+            if self._embedder_spec is not None and self.embedder.id != built_with:
+                index.close()
+                raise QAIndexError(embedder_mismatch(built_with, self.embedder.id, self.index_dir))
+            old = self._index
+            self._index = index
+            self._retriever = Retriever(index, self.embedder, self.settings)
+            if old is not None:
+                old.close()
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._load()
+        return self._retriever
+
+    @property
+    def reader(self):
+        if self._reader is None:
+            self._reader = get_reader(self._reader_spec, self.embedder)
+        return self._reader
+
+    # ---------------------------------------------------------------- writes
+    def _writer(self, show_progress: bool, progress) -> IndexWriter:
+        return IndexWriter(self.index_dir, self.embedder, show_progress=show_progress, progress=progress)
+
+    def build(self, sources: Sequence[str | Path], show_progress: bool = True, progress=None) -> BuildReport:
+        """(Re)build the index from scratch; the old one stays live until the new one is complete."""
+        with self._lock:
+            report = self._writer(show_progress, progress).apply([str(s) for s in sources], fresh=True)
+            self._reload_if_open()
+            return report
+
+    def add(self, sources: Sequence[str | Path] | str, show_progress: bool = True, progress=None) -> BuildReport:
+        """Add (or replace) documents incrementally: untouched documents are not re-embedded."""
+        sources = [sources] if isinstance(sources, (str, Path)) else sources
+        with self._lock:
+            report = self._writer(show_progress, progress).apply([str(s) for s in sources])
+            self._reload_if_open()
+            return report
+
+    def remove(self, doc_ids: Sequence[str] | str, show_progress: bool = False) -> BuildReport:
+        doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        with self._lock:
+            report = self._writer(show_progress, None).apply(remove=doc_ids)
+            self._reload_if_open()
+            return report
+
+    def _reload_if_open(self) -> None:
+        if self._index is not None or self._retriever is not None:
+            self._load()
+
+    # ---------------------------------------------------------------- reads
+    def search_result(self, query: str, k: Optional[int] = None, kinds: Optional[Sequence[str]] = None,
+                      docs: Optional[Sequence[str]] = None) -> SearchResult:
+        return self.retriever.search(query, k or self.k, kinds=kinds, docs=docs)
+
+    @overload
+    def search(self, query: str, k: Optional[int] = None, **filters) -> list[Hit]: ...
+    @overload
+    def search(self, query: list[str], k: Optional[int] = None, **filters) -> list[list[Hit]]: ...
+
+    def search(self, query, k=None, **filters):
+        """Ranked passages for one query, or a list of rankings for a list of queries."""
+        if isinstance(query, list):
+            return [self.search_result(q, k, **filters).hits for q in query]
+        return self.search_result(query, k, **filters).hits
+
+    def ask(self, question: str, k: Optional[int] = None) -> Answer:
+        """Search, then read: a short answer quoting the provision(s), or an abstention."""
+        started = time.perf_counter()
+        question = check_query(question)
+        result = self.search_result(question, k or 5)
+        t = time.perf_counter()
+        query_vector = self.embedder.embed_query(question)
+        extra = list(result.translation.terms) if result.translation else []
+        reading = self.reader.read(question, result.hits, query_vector, extra)
+        timings = dict(result.timings)
+        timings["read_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Answer(question=question, text=reading.text, citations=reading.citations,
+                      confidence=reading.confidence, abstained=reading.abstained,
+                      nearest=list(result.hits), timings=timings,
+                      translated_query=result.translation.text if result.translation else None)
+
+    def documents(self) -> list[dict]:
+        return self.retriever.index.store.documents()
+
+    def document(self, doc_id: str) -> list[Passage]:
+        """All passages of one document in reading order (for the article browser)."""
+        return [p for _, p in self.retriever.index.store.document_passages(doc_id)]
+
+    def info(self) -> dict:
+        index = self.retriever.index
+        return {**index.manifest, "path": str(index.path), "size_bytes": index.size_bytes()}
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()

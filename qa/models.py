@@ -1,0 +1,148 @@
+"""The dataclasses that flow through the pipeline: Document → Passage → Hit → Answer.
+
+One shape from loader to reader (as in Haystack 2.x): no dicts across module boundaries.
+All are plain dataclasses so ``dataclasses.asdict`` / ``to_dict`` give JSON-ready values.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Optional
+
+Kind = Literal["regulation", "news", "other"]
+KINDS: tuple[str, ...] = ("regulation", "news", "other")
+
+
+@dataclass
+class Document:
+    """A loaded source: its id is the path relative to the indexed folder, a URL or a JSONL id."""
+
+    id: str
+    title: str
+    text: str
+    kind: str = "other"
+    language: str = "zh"
+    date: Optional[str] = None
+    source: Optional[str] = None
+    # JSONL corpora carry one pre-cut article per row.
+    article: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    """The unit that is embedded, retrieved and cited: one article (or a piece of a long one)."""
+
+    doc_id: str
+    title: str
+    text: str
+    article: Optional[str] = None
+    headings: list[str] = field(default_factory=list)
+    part: int = 0
+    kind: str = "other"
+    language: str = "zh"
+    date: Optional[str] = None
+    source: Optional[str] = None
+    position: int = 0
+
+    @property
+    def citation(self) -> str:
+        from .citations import format_citation
+
+        return format_citation(self.title, self.article, self.language, self.kind)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha1(self.embedding_text.encode("utf-8")).hexdigest()
+
+    @property
+    def embedding_text(self) -> str:
+        """Text that is embedded and BM25-indexed: prefixed with law title · headings · article."""
+        prefix = " · ".join(x for x in [self.title, *self.headings, self.article or ""] if x)
+        return f"{prefix}\n{self.text}" if prefix else self.text
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["citation"] = self.citation
+        return d
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with the scores that ranked it."""
+
+    passage: Passage
+    score: float
+    rank: int
+    dense: Optional[float] = None
+    lexical: Optional[float] = None
+    matched_terms: list[str] = field(default_factory=list)
+
+    @property
+    def doc(self) -> str:
+        return self.passage.doc_id
+
+    @property
+    def citation(self) -> str:
+        return self.passage.citation
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {
+            "doc": p.doc_id,
+            "title": p.title,
+            "article": p.article,
+            "citation": p.citation,
+            "text": p.text,
+            "score": round(float(self.score), 6),
+            "rank": self.rank,
+            "dense": None if self.dense is None else round(float(self.dense), 6),
+            "lexical": None if self.lexical is None else round(float(self.lexical), 6),
+            "headings": p.headings,
+            "kind": p.kind,
+            "language": p.language,
+            "date": p.date,
+            "source": p.source,
+            "matched_terms": self.matched_terms,
+        }
+
+
+@dataclass
+class Citation:
+    """A cited passage and the verbatim sentence(s) of it that the answer quotes."""
+
+    hit: Hit
+    quotes: list[str]
+
+    def to_dict(self) -> dict:
+        d = self.hit.to_dict()
+        d["quotes"] = list(self.quotes)
+        return d
+
+
+@dataclass
+class Answer:
+    """What `ask` returns: the answer, its evidence, and how sure and how fast it was."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    confidence: float
+    abstained: bool
+    nearest: list[Hit] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    translated_query: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "confidence": round(float(self.confidence), 4),
+            "abstained": self.abstained,
+            "nearest": [h.to_dict() for h in self.nearest],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "translated_query": self.translated_query,
+        }

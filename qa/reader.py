@@ -1,0 +1,225 @@
+"""Readers turn retrieved passages into a short answer that quotes the law verbatim.
+
+The extractive reader (default) picks whole sentences; the transformers reader picks a
+span with any extractive-QA model. Both only ever quote substrings of a cited passage,
+and both abstain when the evidence is weak.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .embedders import Embedder
+from .lexical import tokenize
+from .models import Citation, Hit
+from .text import detect_language, split_sentences
+
+# Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md, `qa calibrate`).
+ABSTAIN_BELOW = 0.5
+MAX_EMBEDDED_SENTENCES = 6
+_LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
+
+
+@dataclass
+class Reading:
+    text: str
+    citations: list[Citation]
+    confidence: float
+    abstained: bool
+
+
+def frame(language: str, citations: Sequence[Citation]) -> str:
+    """Wrap verbatim quotes in the question's language: English framing around a Chinese quote is fine."""
+    zh = language == "zh"
+    parts = []
+    for i, c in enumerate(citations):
+        quote = " ".join(c.quotes)
+        if zh:
+            parts.append(f"{'根据' if i == 0 else '另见'}{c.hit.citation}：“{quote}”")
+        else:
+            parts.append(f"{'According to' if i == 0 else 'See also'} {c.hit.citation}: “{quote}”")
+    return "\n\n".join(parts)
+
+
+def abstention_text(language: str) -> str:
+    if language == "zh":
+        return "已索引的文件中没有找到能回答这个问题的条文。以下是最接近的段落，仅供参考。"
+    return ("The indexed documents do not appear to answer this question. "
+            "The nearest passages are listed below for reference.")
+
+
+def quotable_sentences(text: str) -> list[str]:
+    """Sentences of a passage with the leading article label removed (still verbatim substrings)."""
+    out = []
+    for sentence in split_sentences(text):
+        stripped = _LABEL_PREFIX.sub("", sentence).strip()
+        if len(stripped) >= 4:
+            out.append(stripped)
+    return out
+
+
+class ExtractiveReader:
+    """Scores sentences of the top passages by meaning (embedder), term overlap and rank."""
+
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, top_passages: int = 3, max_quotes: int = 2,
+                 abstain_below: float = ABSTAIN_BELOW):
+        self.embedder = embedder
+        self.top_passages = top_passages
+        self.max_quotes = max_quotes
+        self.abstain_below = abstain_below
+        self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _embed(self, sentences: list[str]) -> np.ndarray:
+        todo = [s for s in dict.fromkeys(sentences) if s not in self._sentence_vectors]
+        if todo:
+            for s, v in zip(todo, self.embedder.embed_passages(todo)):
+                self._sentence_vectors[s] = v
+            while len(self._sentence_vectors) > 5000:
+                self._sentence_vectors.popitem(last=False)
+        return np.stack([self._sentence_vectors[s] for s in sentences])
+
+    def read(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray,
+             extra_terms: Sequence[str] = ()) -> Reading:
+        language = detect_language(question)
+        if not hits:
+            return Reading(abstention_text(language), [], 0.0, True)
+        terms = set(tokenize(question)) | set(extra_terms)
+        candidates: list[tuple[int, str, float]] = []  # (hit index, sentence, overlap)
+        for i, hit in enumerate(hits[: self.top_passages]):
+            for sentence in quotable_sentences(hit.passage.text):
+                sent_terms = set(tokenize(sentence))
+                overlap = len(terms & sent_terms) / max(1, len(terms)) if terms else 0.0
+                candidates.append((i, sentence, overlap))
+        if not candidates:
+            return Reading(abstention_text(language), [], 0.0, True)
+        # Embed only the most promising sentences: the best by overlap plus each passage's opening.
+        by_overlap = sorted(range(len(candidates)), key=lambda j: (-candidates[j][2], candidates[j][0]))
+        openers = [next(j for j, c in enumerate(candidates) if c[0] == i)
+                   for i in sorted({c[0] for c in candidates})]
+        chosen = list(dict.fromkeys(by_overlap[: MAX_EMBEDDED_SENTENCES - len(openers)] + openers))
+        vectors = self._embed([candidates[j][1] for j in chosen])
+        cosines = vectors @ query_vector
+        scored = []
+        for j, cos in zip(chosen, cosines):
+            i, sentence, overlap = candidates[j]
+            score = float(cos) + 0.3 * overlap + 0.05 / (1 + i)
+            scored.append((score, float(cos), i, sentence))
+        scored.sort(key=lambda x: -x[0])
+        best_score, best_cos, best_i, _ = scored[0]
+        confidence = self.confidence(hits[0], best_cos)
+        if confidence < self.abstain_below:
+            return Reading(abstention_text(language), [], confidence, True)
+        quotes_by_hit: dict[int, list[str]] = {}
+        for score, cos, i, sentence in scored:
+            if sum(len(q) for q in quotes_by_hit.values()) >= self.max_quotes:
+                break
+            if score >= best_score - 0.03 and (i in quotes_by_hit or len(quotes_by_hit) < 2):
+                quotes_by_hit.setdefault(i, []).append(sentence)
+        citations = []
+        for i in sorted(quotes_by_hit, key=lambda i: (i != best_i, i)):
+            text = hits[i].passage.text
+            ordered = sorted(quotes_by_hit[i], key=text.find)  # keep the law's own order
+            citations.append(Citation(hit=hits[i], quotes=ordered))
+        return Reading(frame(language, citations), citations, confidence, False)
+
+    @staticmethod
+    def confidence(top: Hit, best_sentence_cos: float) -> float:
+        """Map evidence strength to 0..1; e5 cosines of unrelated text sit near 0.75."""
+        dense = top.dense if top.dense is not None else best_sentence_cos
+        raw = max(dense, best_sentence_cos)
+        return float(np.clip((raw - 0.78) / 0.1, 0.0, 1.0))
+
+
+class TransformersReader:
+    """Span extraction with any ``AutoModelForQuestionAnswering`` (id or local path)."""
+
+    name = "transformers"
+
+    def __init__(self, model: str, max_length: int = 384, stride: int = 128, max_answer_tokens: int = 64,
+                 abstain_below: float = 0.1, top_passages: int = 3):
+        self.model_name = model
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.abstain_below = abstain_below
+        self.top_passages = top_passages
+        self._model = None
+        self._tokenizer = None
+
+    def _load(self):
+        if self._model is None:
+            import os
+
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+            offline = os.environ.get("QA_ALLOW_DOWNLOAD") != "1"
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.model_name, local_files_only=offline)
+                self._model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, local_files_only=offline)
+            except Exception as exc:
+                from .embedders import EmbedderError
+
+                raise EmbedderError(f"cannot load extractive-QA model {self.model_name!r} "
+                                    f"({exc.__class__.__name__}); pass a local folder with a transformers "
+                                    "question-answering model, or use the default extractive reader") from exc
+            self._model.eval()
+        return self._model, self._tokenizer
+
+    def best_span(self, question: str, context: str) -> tuple[float, int, int]:
+        """(probability, start char, end char) of the best answer span across stride windows."""
+        import torch
+
+        model, tok = self._load()
+        enc = tok(question, context, truncation="only_second", max_length=self.max_length, stride=self.stride,
+                  return_overflowing_tokens=True, return_offsets_mapping=True, padding=True, return_tensors="pt")
+        offsets = enc.pop("offset_mapping")
+        enc.pop("overflow_to_sample_mapping", None)
+        with torch.no_grad():
+            out = model(**{k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
+        best = (0.0, 0, 0)
+        for w in range(out.start_logits.shape[0]):
+            seq_ids = enc.sequence_ids(w)
+            ctx = [i for i, s in enumerate(seq_ids) if s == 1]
+            if not ctx:
+                continue
+            start_p = torch.softmax(out.start_logits[w][ctx], 0)
+            end_p = torch.softmax(out.end_logits[w][ctx], 0)
+            probs = start_p[:, None] * end_p[None, :]
+            probs = torch.triu(probs) - torch.triu(probs, diagonal=self.max_answer_tokens)
+            flat = int(torch.argmax(probs))
+            s, e = divmod(flat, probs.shape[1])
+            p = float(probs[s, e])
+            if p > best[0]:
+                best = (p, int(offsets[w][ctx[s]][0]), int(offsets[w][ctx[e]][1]))
+        return best
+
+    def read(self, question: str, hits: Sequence[Hit], query_vector=None, extra_terms: Sequence[str] = ()) -> Reading:
+        language = detect_language(question)
+        spans = []
+        for hit in hits[: self.top_passages]:
+            p, start, end = self.best_span(question, hit.passage.text)
+            quote = hit.passage.text[start:end].strip()
+            if quote:
+                spans.append((p, hit, quote))
+        if not spans:
+            return Reading(abstention_text(language), [], 0.0, True)
+        p, hit, quote = max(spans, key=lambda x: x[0])
+        if p < self.abstain_below:
+            return Reading(abstention_text(language), [], p, True)
+        citations = [Citation(hit=hit, quotes=[quote])]
+        return Reading(frame(language, citations), citations, p, False)
+
+
+def get_reader(spec: Optional[str], embedder: Embedder):
+    """'extractive' (default) or 'transformers:<model id or path>'."""
+    if not spec or spec == "extractive":
+        return ExtractiveReader(embedder)
+    if spec.startswith("transformers:"):
+        return TransformersReader(spec.split(":", 1)[1])
+    raise ValueError(f"reader {spec!r} is not one of: extractive, transformers:<model id or path>")

@@ -1,0 +1,171 @@
+"""SQLite store of documents and passages (and their BM25 tokens), one file per index."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from .models import Document, Passage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL,
+    date TEXT, source TEXT, passages INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, part INTEGER NOT NULL, article TEXT, headings TEXT NOT NULL,
+    text TEXT NOT NULL, content_hash TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, position);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article);
+"""
+_PASSAGE_COLUMNS = ("p.id, p.doc_id, p.position, p.part, p.article, p.headings, p.text, "
+                    "d.title, d.kind, d.language, d.date, d.source")
+
+
+class Store:
+    """Documents and passages; passage ``id`` is also the vector id in FAISS and BM25."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -------------------------------------------------------------- writes
+    def add_document(self, doc: Document, passages: Sequence[Passage], tokens: Sequence[Sequence[str]],
+                     added_at: str) -> list[int]:
+        """Insert a document and its passages; returns the new passage ids in order."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO documents (id, title, kind, language, date, source, passages, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.id, doc.title, doc.kind, doc.language, doc.date, doc.source, len(passages), added_at))
+            ids = []
+            for p, toks in zip(passages, tokens):
+                cur = self._db.execute(
+                    "INSERT INTO passages (doc_id, position, part, article, headings, text, content_hash, tokens) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.id, p.position, p.part, p.article, json.dumps(p.headings, ensure_ascii=False), p.text,
+                     p.content_hash, json.dumps(list(toks), ensure_ascii=False)))
+                ids.append(int(cur.lastrowid))
+            return ids
+
+    def remove_document(self, doc_id: str) -> list[int]:
+        """Delete a document; returns the ids of the passages that went with it."""
+        with self._lock, self._db:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_id = ?", (doc_id,))]
+            self._db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+            self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            return ids
+
+    # -------------------------------------------------------------- reads
+    def has_document(self, doc_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+
+    def documents(self) -> list[dict]:
+        with self._lock:
+            cur = self._db.execute("SELECT id, title, kind, language, date, source, passages, added_at "
+                                   "FROM documents ORDER BY kind DESC, id")
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row)) for row in cur]
+
+    def count(self) -> tuple[int, int]:
+        with self._lock:
+            docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            passages = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+            return docs, passages
+
+    @staticmethod
+    def _passage(row) -> Passage:
+        pid, doc_id, position, part, article, headings, text, title, kind, language, date, source = row
+        return Passage(doc_id=doc_id, title=title, text=text, article=article, headings=json.loads(headings),
+                       part=part, kind=kind, language=language, date=date, source=source, position=position)
+
+    def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        ids = [int(i) for i in ids]
+        out: dict[int, Passage] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                q = (f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id "
+                     f"WHERE p.id IN ({','.join('?' * len(chunk))})")
+                for row in self._db.execute(q, chunk):
+                    out[row[0]] = self._passage(row)
+        return out
+
+    def document_passages(self, doc_id: str) -> list[tuple[int, Passage]]:
+        with self._lock:
+            q = (f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id "
+                 "WHERE p.doc_id = ? ORDER BY p.position")
+            return [(row[0], self._passage(row)) for row in self._db.execute(q, (doc_id,))]
+
+    def find_article(self, article: str, doc_ids: Optional[Sequence[str]] = None) -> list[tuple[int, str]]:
+        """(passage id, doc id) of the first piece of ``article`` in the given (or all) documents."""
+        with self._lock:
+            q = "SELECT id, doc_id FROM passages WHERE article = ? AND part = 0"
+            rows = list(self._db.execute(q, (article,)))
+        if doc_ids is not None:
+            order = {d: i for i, d in enumerate(doc_ids)}
+            rows = sorted((r for r in rows if r[1] in order), key=lambda r: order[r[1]])
+        return rows
+
+    def passage_ids_for_titles(self, titles: Sequence[str]) -> list[int]:
+        with self._lock:
+            q = (f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
+                 f"WHERE d.title IN ({','.join('?' * len(titles))})")
+            return [r[0] for r in self._db.execute(q, list(titles))]
+
+    def doc_ids_of(self, ids: Sequence[int]) -> dict[int, str]:
+        with self._lock:
+            ids = [int(i) for i in ids]
+            q = f"SELECT id, doc_id FROM passages WHERE id IN ({','.join('?' * len(ids))})"
+            return dict(self._db.execute(q, ids)) if ids else {}
+
+    def all_tokens(self) -> Iterator[tuple[int, list[str]]]:
+        with self._lock:
+            rows = list(self._db.execute("SELECT id, tokens FROM passages ORDER BY id"))
+        for pid, tokens in rows:
+            yield pid, json.loads(tokens)
+
+    def titles(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT id, title FROM documents"))
+
+
+class EmbeddingCache:
+    """Passage vectors by (embedder, content hash), kept beside the index across rebuilds."""
+
+    def __init__(self, path: Path):
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, "
+                         "PRIMARY KEY (embedder, hash))")
+        self._lock = threading.Lock()
+
+    def get(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start:start + 500])
+                q = f"SELECT hash, vector FROM vectors WHERE embedder = ? AND hash IN ({','.join('?' * len(chunk))})"
+                for h, blob in self._db.execute(q, [embedder, *chunk]):
+                    out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put(self, embedder: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                 [(embedder, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+
+    def close(self) -> None:
+        self._db.close()

