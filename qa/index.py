@@ -152,6 +152,7 @@ class IndexWriter:
         tmp, manifest = self._start(fresh)
         try:
             store = Store(tmp / "passages.sqlite")
+            store.unsynced()
             cache = EmbeddingCache(self.index_dir / "embedding-cache.sqlite")
             vectors = self._load_vectors(tmp)
             for doc_id in remove:
@@ -168,6 +169,14 @@ class IndexWriter:
                     manifest["roots"].append(str(p.resolve()))
             docs = self._load(sources, roots + [Path(s).resolve() for s in sources if Path(str(s)).is_dir()], report)
             self._add(docs, store, cache, vectors, report, replace)
+            if not report.added and not report.removed:
+                # Nothing changed (e.g. every source was skipped): keep the live generation as it is,
+                # rather than publishing an empty index over it.
+                store.close()
+                cache.close()
+                shutil.rmtree(tmp, ignore_errors=True)
+                report.seconds = time.perf_counter() - started
+                return report
             docs_n, passages_n = store.count()
             if passages_n:
                 tokens = list(store.all_tokens())

@@ -86,6 +86,9 @@ def _heading(line: str) -> Optional[tuple[str, int]]:
 
 def _split_inline_articles(line: str, last: tuple[int, int]) -> list[str]:
     """Split a line where the next article starts mid-line (text extracted from PDF)."""
+    own = _article_start(line, last)  # "第二条 …。第三条 …": count on from the line's own article
+    if own:
+        last = own[1]
     pieces, start = [], 0
     for m in _CN_INLINE_ARTICLE.finditer(line):
         try:
@@ -119,7 +122,7 @@ def parse_articles(text: str) -> list[Article]:
         if _TOC.match(line):
             in_toc = True
             continue
-        for piece in _split_inline_articles(line, last) if articles else [line]:
+        for piece in _split_inline_articles(line, last) if articles or _article_start(line, last) else [line]:
             head = _heading(piece)
             if in_toc:
                 if head and piece not in toc_entries:

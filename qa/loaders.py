@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -281,13 +282,39 @@ def is_url(src: str) -> bool:
     return src.startswith(("http://", "https://"))
 
 
-def fetch_url(url: str, timeout: float = URL_TIMEOUT_S, max_bytes: int = MAX_URL_BYTES) -> Document:
-    """Fetch a page or file with a timeout and a size cap; the URL becomes id and source."""
+def _read_limited(response, url: str, timeout: float, max_bytes: int) -> bytes:
+    """Read at most ``max_bytes + 1`` bytes within ``timeout`` seconds overall.
+
+    The socket timeout only bounds each read; a server that trickles bytes would
+    otherwise hold a build for as long as it likes.
+    """
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    while size <= max_bytes:
+        chunk = response.read1(min(65536, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if time.monotonic() > deadline:
+            raise LoadError(url, f"could not fetch (timed out after {timeout:g} s: the server is too slow)")
+    return b"".join(chunks)
+
+
+def fetch_url(url: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None) -> Document:
+    """Fetch a page or file with a timeout and a size cap; the URL becomes id and source.
+
+    The limits default to the module settings read at call time, so changing
+    ``URL_TIMEOUT_S`` / ``MAX_URL_BYTES`` also governs URLs loaded during a build.
+    """
+    timeout = URL_TIMEOUT_S if timeout is None else timeout
+    max_bytes = MAX_URL_BYTES if max_bytes is None else max_bytes
     request = urllib.request.Request(url, headers={"User-Agent": "qa-regulations/0.1"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(max_bytes + 1)
             ctype = (response.headers.get("Content-Type") or "").lower()
+            data = _read_limited(response, url, timeout, max_bytes)
     except urllib.error.HTTPError as exc:
         raise LoadError(url, f"HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:

@@ -41,6 +41,11 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def unsynced(self) -> None:
+        """Skip fsync while writing a generation that is not live yet (it is published atomically later)."""
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("PRAGMA journal_mode = MEMORY")
+
     # -------------------------------------------------------------- writes
     def add_document(self, doc: Document, passages: Sequence[Passage], tokens: Sequence[Sequence[str]],
                      added_at: str) -> list[int]:

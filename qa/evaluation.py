@@ -1,0 +1,125 @@
+"""`qa eval`: hit@k and MRR@10 on a question file (format in shared/README.md), with baselines.
+
+A question counts as answered at rank k when a passage matching any gold item is in the top k:
+``{"doc", "article"}`` matches that article of that document, ``{"doc", "quote"}`` any passage
+of the document containing the quote, ``{"doc"}`` any passage of the document.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .models import Hit
+from .retrieval import SearchSettings
+
+KS = (1, 5, 10, 100)
+
+
+def load_questions(path: Path) -> list[dict]:
+    items = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name} line {lineno}: not valid JSON ({exc.msg})") from exc
+        if "question" not in row or "gold" not in row:
+            raise ValueError(f"{path.name} line {lineno}: needs 'question' and 'gold'")
+        items.append(row)
+    return items
+
+
+def matches(hit: Hit, gold: dict) -> bool:
+    p = hit.passage
+    if p.doc_id != gold.get("doc"):
+        return False
+    if "article" in gold:
+        return p.article == gold["article"]
+    if "quote" in gold:
+        return gold["quote"] in p.text
+    return True
+
+
+def first_rank(hits: Sequence[Hit], gold: Sequence[dict]) -> Optional[int]:
+    for hit in hits:
+        if any(matches(hit, g) for g in gold):
+            return hit.rank
+    return None
+
+
+def summarise(ranks: Sequence[Optional[int]], latencies: Sequence[float]) -> dict:
+    n = max(1, len(ranks))
+    out = {f"hit@{k}": round(sum(1 for r in ranks if r is not None and r <= k) / n, 4) for k in KS}
+    out["mrr@10"] = round(sum(1.0 / r for r in ranks if r is not None and r <= 10) / n, 4)
+    out["n"] = len(ranks)
+    if latencies:
+        ordered = sorted(latencies)
+        out["latency_mean_ms"] = round(statistics.mean(ordered), 1)
+        out["latency_p95_ms"] = round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+    return out
+
+
+def run_system(assistant, items: Sequence[dict], settings: Optional[SearchSettings] = None, k: int = 100,
+               answers: bool = False) -> dict:
+    retriever = assistant.retriever
+    rows = []
+    for item in items:
+        started = time.perf_counter()
+        result = retriever.search(item["question"], k, settings=settings)
+        elapsed = (time.perf_counter() - started) * 1000
+        row = {"id": item.get("id"), "lang": item.get("lang"), "question": item["question"],
+               "rank": first_rank(result.hits, item["gold"]), "latency_ms": round(elapsed, 1),
+               "top": [h.citation for h in result.hits[:3]]}
+        if answers:
+            answer = assistant.ask(item["question"])
+            row["answered"] = not answer.abstained
+            row["verbatim"] = all(q in c.hit.passage.text for c in answer.citations for q in c.quotes)
+            row["answer"] = answer.text
+        rows.append(row)
+    report = {"overall": summarise([r["rank"] for r in rows], [r["latency_ms"] for r in rows])}
+    for lang in sorted({r["lang"] for r in rows if r["lang"]}):
+        sub = [r for r in rows if r["lang"] == lang]
+        report[lang] = summarise([r["rank"] for r in sub], [r["latency_ms"] for r in sub])
+    if answers:
+        report["answered"] = round(sum(r["answered"] for r in rows) / max(1, len(rows)), 4)
+        report["verbatim"] = all(r["verbatim"] for r in rows)
+    report["questions"] = rows
+    return report
+
+
+BASELINES = {
+    "bm25": SearchSettings(w_dense=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
+    "dense": SearchSettings(w_lexical=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
+}
+
+
+def evaluate(assistant, items: Sequence[dict], compare: bool = False, answers: bool = False,
+             settings: Optional[SearchSettings] = None) -> dict:
+    report = {"system": run_system(assistant, items, settings, answers=answers)}
+    if compare:
+        for name, baseline in BASELINES.items():
+            report[name] = run_system(assistant, items, baseline)
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = []
+    header = f"{'system':<8} {'subset':<8} {'n':>5} {'hit@1':>6} {'hit@5':>6} {'hit@10':>6} {'hit@100':>7} " \
+             f"{'MRR@10':>6} {'mean ms':>8} {'p95 ms':>7}"
+    lines.append(header)
+    for system, result in report.items():
+        for subset, s in result.items():
+            if not isinstance(s, dict) or "hit@1" not in s:
+                continue
+            lines.append(f"{system:<8} {subset:<8} {s['n']:>5} {s['hit@1']:>6.3f} {s['hit@5']:>6.3f} "
+                         f"{s['hit@10']:>6.3f} {s['hit@100']:>7.3f} {s['mrr@10']:>6.3f} "
+                         f"{s.get('latency_mean_ms', 0):>8.1f} {s.get('latency_p95_ms', 0):>7.1f}")
+    system = report.get("system", {})
+    if "answered" in system:
+        lines.append(f"answered: {system['answered']:.3f}  quotes verbatim: {system['verbatim']}")
+    return "\n".join(lines)

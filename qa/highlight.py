@@ -1,0 +1,93 @@
+"""Escaping and highlighting of untrusted document text for the web app.
+
+Everything that comes from a document (text, title, source, even the document id) is
+untrusted: it is HTML-escaped before it reaches a ``gr.HTML`` panel, and additionally
+Markdown-escaped before it reaches the chat (which renders Markdown). Highlighting works on
+the raw text first (character spans) and escapes each run afterwards, so a ``<mark>`` can
+never split an entity or let markup through.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Iterable, Optional
+from urllib.parse import urlparse
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Characters with a meaning in (GitHub-flavoured) Markdown, plus "$" for LaTeX delimiters.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")  # "<", ">", "&" are left to html.escape
+
+QUOTE, TERM = 1, 2
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value (``None`` becomes an empty string)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def esc_md(text: object) -> str:
+    """Escape for a Markdown renderer: HTML-escape, then backslash-escape Markdown syntax.
+
+    The result shows the exact characters of ``text`` and renders no link, image, emphasis or
+    HTML from it. Line breaks are kept.
+    """
+    return esc(_MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text)))
+
+
+def safe_url(value: Optional[str]) -> Optional[str]:
+    """``value`` if it is an http(s) URL with a host (safe for ``href``), else ``None``."""
+    if not value or any(c.isspace() for c in value.strip()):
+        return None
+    parsed = urlparse(value.strip())
+    return value.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+def _term_pattern(term: str) -> Optional[re.Pattern]:
+    """Chinese terms match literally; English terms are Snowball stems, so match word prefixes."""
+    term = term.strip()
+    if not term:
+        return None
+    if _CJK.search(term):
+        return re.compile(re.escape(term))
+    return re.compile(r"\b" + re.escape(term) + r"\w*", re.IGNORECASE)
+
+
+def spans(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> list[int]:
+    """Per-character flags: QUOTE where a quoted sentence sits, TERM where a query term matched."""
+    flags = [0] * len(text)
+    for quote in quotes:
+        quote = (quote or "").strip()
+        start = text.find(quote) if quote else -1
+        while start >= 0:
+            for i in range(start, start + len(quote)):
+                flags[i] |= QUOTE
+            start = text.find(quote, start + len(quote))
+    for term in terms:
+        pattern = _term_pattern(term)
+        if pattern is None:
+            continue
+        for m in pattern.finditer(text):
+            for i in range(m.start(), m.end()):
+                flags[i] |= TERM
+    return flags
+
+
+def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> str:
+    """Escaped HTML of ``text`` with quoted sentences in ``<mark class="quote">`` and matched
+    terms in ``<mark class="term">`` (both classes where they overlap)."""
+    text = text or ""
+    flags = spans(text, quotes, terms)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        j = i
+        while j < len(text) and flags[j] == flags[i]:
+            j += 1
+        run = esc(text[i:j])
+        flag = flags[i]
+        if flag:
+            classes = " ".join(c for bit, c in ((QUOTE, "quote"), (TERM, "term")) if flag & bit)
+            run = f'<mark class="{classes}">{run}</mark>'
+        out.append(run)
+        i = j
+    return "".join(out)

@@ -1,0 +1,141 @@
+"""Shared by test_webapp.py and test_browser.py: a small index built once per session, app launching.
+
+Not a conftest: the test modules import it. The index is built once (bundled corpus plus a tiny
+Chinese regulation and a script-injection document) and each module works on its own copy,
+because the browser test adds and deletes documents.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+# A small statute in the shape of the real ones: chapters, articles, an answer per article.
+REGULATION_NAME = "示范开发区管理条例.md"
+REGULATION = """# 示范开发区管理条例
+
+## 第一章 总则
+
+第一条 为了规范示范开发区的建设和管理，促进经济高质量发展，根据有关法律、行政法规，制定本条例。
+
+第二条 本条例适用于本市行政区域内示范开发区的规划、建设、管理和服务活动。
+
+## 第二章 管理体制
+
+第三条 示范开发区管理机构负责开发区的规划编制、投资促进、企业服务和安全生产监督管理工作。
+
+第四条 市人民政府商务主管部门负责全市示范开发区的综合协调、统计监测和考核评价工作。
+
+## 第三章 附则
+
+第五条 本条例自2025年3月1日起施行。
+"""
+
+ENGLISH_NAME = "riverside-free-trade-park-regulations.md"
+ENGLISH = """---
+title: Riverside Free Trade Park Regulations
+kind: regulation
+language: en
+date: 2024-07-01
+source: https://example.org/riverside-regulations
+---
+# Riverside Free Trade Park Regulations
+
+## Chapter I General Provisions
+
+Article 1 These Regulations are made to govern the construction and management of the Riverside Free Trade Park.
+
+Article 2 These Regulations apply to planning, construction, management and services in the Riverside Free Trade Park.
+
+## Chapter II Management
+
+Article 3 The Park Management Committee is responsible for investment promotion, enterprise services and work safety supervision in the Riverside Free Trade Park.
+
+Article 4 Enterprises in the Park shall file annual statistics with the Park Management Committee before 31 March.
+"""
+
+# Every payload sets window.__qa_xss if it ever runs; the test asserts it stays undefined.
+INJECTION_NAME = "injection-notice.md"
+INJECTION_TITLE = 'Zanzibar notice <img src=x onerror="window.__qa_xss=1">'
+INJECTION = f"""---
+title: '{INJECTION_TITLE}'
+kind: news
+date: 2025-02-01
+source: "javascript:window.__qa_xss=6"
+---
+# Zanzibar notice
+
+The Zanzibar clove tariff notice says <script>window.__qa_xss=2</script> tariffs on cloves fall to five percent.
+
+Clove exporters in Zanzibar may also read <img src=x onerror="window.__qa_xss=3"> and [a link](javascript:window.__qa_xss=4) and <b onmouseover="window.__qa_xss=5">bold</b> text.
+"""
+SCRIPT_TEXT = "<script>window.__qa_xss=2</script>"
+
+UPLOAD_NAME = "uploaded-harbour-rules.md"
+UPLOAD = """---
+title: Harbour Pilotage Rules
+kind: regulation
+language: en
+---
+# Harbour Pilotage Rules
+
+Article 1 Every vessel longer than eighty metres entering the Kestrel harbour shall take a licensed pilot.
+
+Article 2 Pilotage fees are paid to the Kestrel harbour office within ten days.
+"""
+
+_built: dict[str, Path] = {}
+
+
+def write_extra_documents(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in ((REGULATION_NAME, REGULATION), (ENGLISH_NAME, ENGLISH), (INJECTION_NAME, INJECTION)):
+        (folder / name).write_text(text, encoding="utf-8")
+        paths.append(folder / name)
+    return paths
+
+
+def base_index(tmp_path_factory) -> Path:
+    """Build the session's index once (≈30 s of embedding), whichever module asks first."""
+    if "base" not in _built:
+        from qa import Assistant
+
+        root = tmp_path_factory.mktemp("webapp-base")
+        assistant = Assistant.open_default(root / "index", show_progress=False)
+        report = assistant.add([str(p) for p in write_extra_documents(root / "extra")], show_progress=False)
+        assert not report.skipped, report.summary()
+        assistant.close()
+        _built["base"] = root / "index"
+    return _built["base"]
+
+
+def index_copy(tmp_path_factory, name: str) -> Path:
+    target = tmp_path_factory.mktemp(name) / "index"
+    shutil.copytree(base_index(tmp_path_factory), target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_app(assistant, **kwargs):
+    """Launch the real app on loopback without blocking; returns (demo, url)."""
+    from qa.webapp import build_app, launch
+
+    demo = build_app(assistant)
+    port = free_port()
+    launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True, **kwargs)
+    return demo, f"http://127.0.0.1:{port}/"

@@ -1,0 +1,197 @@
+"""End to end in a real browser: Debian chromium driven by Playwright against the launched app.
+
+Never runs `playwright install`: the system chromium at /usr/bin/chromium is used, and the
+tests skip with the reason when it (or the playwright package) is missing. Screenshots of
+each screen go to test-output/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest_browser_helpers import (CHROMIUM, CHROMIUM_ARGS, INJECTION_TITLE, SCREENSHOTS, SCRIPT_TEXT, UPLOAD,
+                                      UPLOAD_NAME, index_copy, launch_app)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # Gradio's queue on pandas 3
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = playwright_api.expect
+
+EN_QUESTION = "Who is responsible for investment promotion in the Riverside Free Trade Park?"
+EN_CITATION = "Riverside Free Trade Park Regulations, Art. 3"
+EN_QUOTE = "The Park Management Committee is responsible for investment promotion"
+ZH_QUESTION = "示范开发区管理机构负责哪些工作？"
+ZH_CITATION = "《示范开发区管理条例》第三条"
+ZH_QUOTE = "示范开发区管理机构负责开发区的规划编制、投资促进、企业服务和安全生产监督管理工作。"
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    from qa import Assistant
+    from qa.webapp import warm_up
+
+    assistant = Assistant.open(index_copy(tmp_path_factory, "browser"))
+    warm_up(assistant)
+    demo, url = launch_app(assistant)
+    yield url
+    demo.close()
+    assistant.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh page on the app that fails the test on any JavaScript dialog or page error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(app_url)
+    page.wait_for_selector("#qa-question textarea")
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(600)  # let fades and dropdown transitions finish
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def ask(page, question: str, submit_with_enter: bool = False) -> None:
+    page.fill("#qa-question textarea", question)
+    if submit_with_enter:
+        page.press("#qa-question textarea", "Enter")
+    else:
+        page.click("#qa-ask")
+
+
+def pick(page, combobox: str, option: str) -> None:
+    page.get_by_role("combobox", name=combobox, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_chat_english_and_chinese_show_the_cited_article(page):
+    chat, evidence = page.locator("#qa-chatbot"), page.locator("#qa-evidence")
+    ask(page, EN_QUESTION)
+    expect(chat).to_contain_text(EN_CITATION)
+    expect(evidence.locator("mark.quote")).to_contain_text(EN_QUOTE)
+    expect(evidence).to_contain_text("Chapter II Management › Article 3")
+    expect(evidence.get_by_role("link", name="source")).to_have_attribute("href", "https://example.org/riverside-regulations")
+
+    ask(page, ZH_QUESTION, submit_with_enter=True)
+    expect(chat).to_contain_text(ZH_CITATION)
+    expect(evidence.locator("mark.quote")).to_have_text(ZH_QUOTE)
+    expect(evidence).to_contain_text("第二章 管理体制 › 第三条")
+    expect(chat).to_contain_text(EN_CITATION)  # multi-turn: the first answer is still there
+    shot(page, "chat")
+
+    chat.get_by_text(EN_CITATION).first.click()  # clicking an earlier answer brings its evidence back
+    expect(evidence.locator("mark.quote")).to_contain_text(EN_QUOTE)
+
+
+def test_chat_abstains_and_reports_bad_input(page):
+    chat, evidence = page.locator("#qa-chatbot"), page.locator("#qa-evidence")
+    page.get_by_role("button", name="What is the penalty for tax evasion in Mongolia?").click()
+    expect(page.locator("#qa-question textarea")).to_have_value("What is the penalty for tax evasion in Mongolia?")
+    page.click("#qa-ask")
+    expect(chat).to_contain_text("The indexed documents do not appear to answer this question")
+    expect(evidence).to_contain_text("Nearest passages — not an answer")
+    shot(page, "chat-abstention")
+    ask(page, "   ")
+    expect(chat).to_contain_text("Cannot answer: the question is empty")
+
+
+def test_search_with_filters_marks_terms(page):
+    page.get_by_role("tab", name="Search").click()
+    page.fill("#qa-query textarea", "Riverside park investment promotion")
+    page.get_by_label("regulation").check()
+    page.click("#qa-search")
+    results = page.locator("#qa-results")
+    expect(results).to_contain_text(EN_CITATION)
+    expect(results).to_contain_text("Translated query:")
+    expect(results.locator("mark.term").first).to_be_visible()
+    cards = results.locator(".qa-card")
+    assert cards.count() >= 2
+    for text in cards.all_inner_texts():
+        assert "regulation · " in text  # only the kind asked for
+    shot(page, "search")
+
+
+def test_upload_find_and_delete_a_document(page, tmp_path):
+    (tmp_path / UPLOAD_NAME).write_text(UPLOAD, encoding="utf-8")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not a real pdf")
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#qa-upload input[type=file]", [str(tmp_path / n) for n in (UPLOAD_NAME, "broken.pdf", "empty.txt")])
+    page.click("#qa-add")
+    status, table = page.locator("#qa-status"), page.locator("#qa-table")
+    expect(status).to_contain_text("Indexed 1 document(s)", timeout=60_000)
+    expect(status).to_contain_text("broken.pdf:")  # rejected, named, with the reason
+    expect(status).to_contain_text("empty.txt: empty file")
+    expect(table).to_contain_text("Harbour Pilotage Rules")
+    expect(table).to_contain_text(UPLOAD_NAME)  # Gradio kept the uploaded file's name: it is the doc id
+    shot(page, "documents")
+
+    pick(page, "Document to delete", f"Harbour Pilotage Rules — {UPLOAD_NAME}")
+    page.click("#qa-delete")
+    expect(status).to_contain_text(f"Deleted {UPLOAD_NAME}")
+    expect(table).not_to_contain_text("Harbour Pilotage Rules")
+
+
+def test_article_browser_reads_by_chapter_and_article(page):
+    page.get_by_role("tab", name="Read").click()
+    pick(page, "Document", "示范开发区管理条例 — 示范开发区管理条例.md")
+    pick(page, "Chapter / section", "第二章 管理体制")
+    reader = page.locator("#qa-reader")
+    expect(reader).to_contain_text("第四条 市人民政府商务主管部门")  # the whole chapter
+    pick(page, "Article", "第三条")
+    expect(reader).to_contain_text(ZH_QUOTE)
+    expect(reader).not_to_contain_text("第四条")
+    shot(page, "read")
+
+
+def test_script_injection_document_runs_nothing(page):
+    flag = "() => window.__qa_xss"
+    ask(page, "What does the Zanzibar clove tariff notice say?")
+    chat, evidence = page.locator("#qa-chatbot"), page.locator("#qa-evidence")
+    expect(chat).to_contain_text(SCRIPT_TEXT)  # the payload shows as text...
+    expect(evidence).to_contain_text(SCRIPT_TEXT)
+    expect(evidence).to_contain_text(INJECTION_TITLE)
+    expect(evidence).to_contain_text("source: javascript:window.__qa_xss=6")
+    assert page.evaluate(flag) is None  # ...and ran nothing
+
+    page.get_by_role("tab", name="Search").click()
+    page.fill("#qa-query textarea", "Zanzibar clove tariff")
+    page.click("#qa-search")
+    expect(page.locator("#qa-results")).to_contain_text('<img src=x onerror="window.__qa_xss=3">')
+
+    page.get_by_role("tab", name="Documents").click()
+    expect(page.locator("#qa-table")).to_contain_text(INJECTION_TITLE)
+
+    page.get_by_role("tab", name="Read").click()
+    pick(page, "Document", f"{INJECTION_TITLE} — injection-notice.md")
+    expect(page.locator("#qa-reader")).to_contain_text(SCRIPT_TEXT)
+    shot(page, "injection")
+    page.mouse.move(10, 10)
+    for element in page.locator("#qa-reader .qa-text").all():
+        element.hover()  # would fire the onmouseover payload if it had become markup
+    assert page.evaluate(flag) is None
+    assert page.locator("img[src='x']").count() == 0 and page.locator("b[onmouseover]").count() == 0
