@@ -84,11 +84,10 @@ class Assistant:
             if self._embedder_spec is not None and self.embedder.id != built_with:
                 index.close()
                 raise QAIndexError(embedder_mismatch(built_with, self.embedder.id, self.index_dir))
-            old = self._index
+            # Swap in one assignment each; a search already running keeps the old objects (and the
+            # previous generation stays on disk), so nothing is closed under its feet.
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings)
-            if old is not None:
-                old.close()
 
     @property
     def retriever(self) -> Retriever:
@@ -156,7 +155,7 @@ class Assistant:
         t = time.perf_counter()
         query_vector = self.embedder.embed_query(question)
         extra = list(result.translation.terms) if result.translation else []
-        reading = self.reader.read(question, result.hits, query_vector, extra)
+        reading = self.reader.read(question, result.hits, query_vector, extra, article=result.article)
         timings = dict(result.timings)
         timings["read_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -164,6 +163,11 @@ class Assistant:
                       confidence=reading.confidence, abstained=reading.abstained,
                       nearest=list(result.hits), timings=timings,
                       translated_query=result.translation.text if result.translation else None)
+
+    def warm_up(self) -> None:
+        """Load models, dictionaries and the index now, so the first real question is fast."""
+        self.ask("When do the regulations take effect?")
+        self.ask("条例自何时起施行？")
 
     def documents(self) -> list[dict]:
         return self.retriever.index.store.documents()

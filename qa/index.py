@@ -84,7 +84,11 @@ def _new_generation_dir(index_dir: Path) -> Path:
 
 
 def _publish(index_dir: Path, tmp: Path) -> Path:
-    """Make ``tmp`` the live generation atomically, then delete older generations."""
+    """Make ``tmp`` the live generation atomically, then delete all but it and the one before.
+
+    The previous generation stays on disk so searches that started on it can finish.
+    """
+    previous = current_generation(index_dir)
     final = tmp.with_name(tmp.name.replace(".tmp-", "", 1))
     os.replace(tmp, final)
     pointer_tmp = Path(index_dir) / f".CURRENT.{uuid.uuid4().hex[:6]}"
@@ -93,7 +97,7 @@ def _publish(index_dir: Path, tmp: Path) -> Path:
         os.fsync(fh.fileno())
     os.replace(pointer_tmp, Path(index_dir) / "CURRENT")
     for old in Path(index_dir).glob("gen-*"):
-        if old != final:
+        if old not in (final, previous):
             shutil.rmtree(old, ignore_errors=True)
     for stale in Path(index_dir).glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)

@@ -52,6 +52,25 @@ def abstention_text(language: str) -> str:
             "The nearest passages are listed below for reference.")
 
 
+def _idf_overlaps(query_terms: list[set[str]], sentence_terms: list[set[str]]) -> list[float]:
+    """Share of the question's terms in each sentence, weighted by rarity among the candidates.
+
+    Words that every candidate shares (the law's name, "development zone") say little about
+    which sentence answers; the rare ones ("take effect", 施行) decide.
+    """
+    import math
+
+    n = len(sentence_terms)
+    every = set().union(*query_terms) if query_terms else set()
+    df = {t: sum(1 for s in sentence_terms if t in s) for t in every}
+    idf = {t: math.log(1 + n / (1 + df[t])) for t in every}
+    out = []
+    for terms, sentence in zip(query_terms, sentence_terms):
+        total = sum(idf[t] for t in terms) or 1.0
+        out.append(sum(idf[t] for t in terms & sentence) / total)
+    return out
+
+
 def quotable_sentences(text: str) -> list[str]:
     """Sentences of a passage with the leading article label removed (still verbatim substrings)."""
     out = []
@@ -85,21 +104,29 @@ class ExtractiveReader:
         return np.stack([self._sentence_vectors[s] for s in sentences])
 
     def read(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray,
-             extra_terms: Sequence[str] = ()) -> Reading:
+             extra_terms: Sequence[str] = (), article: Optional[str] = None) -> Reading:
         language = detect_language(question)
         if not hits:
             return Reading(abstention_text(language), [], 0.0, True)
-        terms = set(tokenize(question)) | set(extra_terms)
-        candidates: list[tuple[int, str, float]] = []  # (hit index, sentence, overlap)
+        if article and hits[0].passage.article == article:
+            return self._quote_article(language, hits[0])
+        # A Chinese sentence is matched against the translated terms of an English question,
+        # an English sentence against the question's own words: never both at once.
+        own_terms = set(tokenize(question))
+        cross_terms = set(extra_terms) or own_terms
+        candidates: list[tuple[int, str, set[str]]] = []  # (hit index, sentence, its terms)
+        term_sets: list[set[str]] = []
         for i, hit in enumerate(hits[: self.top_passages]):
+            cross = language != "zh" and hit.passage.language == "zh"
             for sentence in quotable_sentences(hit.passage.text):
-                sent_terms = set(tokenize(sentence))
-                overlap = len(terms & sent_terms) / max(1, len(terms)) if terms else 0.0
-                candidates.append((i, sentence, overlap))
+                if sentence.strip("《》 ") != hit.passage.title:
+                    candidates.append((i, sentence, set(tokenize(sentence))))
+                    term_sets.append(cross_terms if cross else own_terms)
         if not candidates:
             return Reading(abstention_text(language), [], 0.0, True)
+        overlaps = _idf_overlaps(term_sets, [c[2] for c in candidates])
         # Embed only the most promising sentences: the best by overlap plus each passage's opening.
-        by_overlap = sorted(range(len(candidates)), key=lambda j: (-candidates[j][2], candidates[j][0]))
+        by_overlap = sorted(range(len(candidates)), key=lambda j: (-overlaps[j], candidates[j][0]))
         openers = [next(j for j, c in enumerate(candidates) if c[0] == i)
                    for i in sorted({c[0] for c in candidates})]
         chosen = list(dict.fromkeys(by_overlap[: MAX_EMBEDDED_SENTENCES - len(openers)] + openers))
@@ -107,8 +134,9 @@ class ExtractiveReader:
         cosines = vectors @ query_vector
         scored = []
         for j, cos in zip(chosen, cosines):
-            i, sentence, overlap = candidates[j]
-            score = float(cos) + 0.3 * overlap + 0.05 / (1 + i)
+            i, sentence, _ = candidates[j]
+            same_language = 0.03 if detect_language(sentence) == language else 0.0  # quote in the asker's language when it is there
+            score = float(cos) + 0.3 * overlaps[j] + 0.05 / (1 + i) + same_language
             scored.append((score, float(cos), i, sentence))
         scored.sort(key=lambda x: -x[0])
         best_score, best_cos, best_i, _ = scored[0]
@@ -127,6 +155,19 @@ class ExtractiveReader:
             ordered = sorted(quotes_by_hit[i], key=text.find)  # keep the law's own order
             citations.append(Citation(hit=hits[i], quotes=ordered))
         return Reading(frame(language, citations), citations, confidence, False)
+
+    def _quote_article(self, language: str, hit: Hit) -> Reading:
+        """A question naming an article ("What does Article 13 say?") gets that article's opening."""
+        sentences = quotable_sentences(hit.passage.text)
+        quotes: list[str] = []
+        for sentence in sentences:
+            if quotes and sum(map(len, quotes)) + len(sentence) > 300:
+                break
+            quotes.append(sentence)
+        citations = [Citation(hit=hit, quotes=quotes)] if quotes else []
+        if not citations:
+            return Reading(abstention_text(language), [], 0.0, True)
+        return Reading(frame(language, citations), citations, 1.0, False)
 
     @staticmethod
     def confidence(top: Hit, best_sentence_cos: float) -> float:
@@ -199,7 +240,8 @@ class TransformersReader:
                 best = (p, int(offsets[w][ctx[s]][0]), int(offsets[w][ctx[e]][1]))
         return best
 
-    def read(self, question: str, hits: Sequence[Hit], query_vector=None, extra_terms: Sequence[str] = ()) -> Reading:
+    def read(self, question: str, hits: Sequence[Hit], query_vector=None, extra_terms: Sequence[str] = (),
+             article: Optional[str] = None) -> Reading:
         language = detect_language(question)
         spans = []
         for hit in hits[: self.top_passages]:

@@ -22,3 +22,16 @@ def article_reference(question: str) -> Optional[str]:
     if m and 0 < int(m.group(1)) < 10000:
         return article_label(int(m.group(1)))
     return None
+
+
+_WHEN_ZH = re.compile(r"(什么时候|何时|哪天|哪一天|几时|哪年|日期|时间|多会儿).{0,12}(施行|生效|实施|开始|起效)|"
+                      r"(施行|生效|实施)(日期|时间|日)")
+_WHEN_EN = re.compile(r"\b(when|what date|which date|effective date|start date|date of entry)\b.{0,80}"
+                      r"\b(take effect|took effect|come into force|came into force|enter into force|entered into force|"
+                      r"effective|in force|start to apply|apply from|begin)\b|\beffective date\b", re.I)
+EFFECTIVE_CLAUSE = re.compile(r"(自|于).{0,30}(起施行|起生效|开始施行)|施行之日|shall (come into force|take effect|be effective)", re.I)
+
+
+def asks_effective_date(question: str) -> bool:
+    """True for "When does … take effect?" / "……什么时候施行？" — answered by the law's own clause."""
+    return bool(_WHEN_ZH.search(question) or _WHEN_EN.search(question))

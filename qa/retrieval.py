@@ -16,13 +16,15 @@ from .embedders import Embedder
 from .index import LoadedIndex
 from .lexical import tokenize, weighted_terms
 from .models import Hit
-from .references import article_reference
+from .references import EFFECTIVE_CLAUSE, article_reference, asks_effective_date
 from .text import detect_language
 from .translate import Translation, Translator
 
 FusionMode = Literal["rrf", "score"]
 FUSION_MODES = ("rrf", "score")
 MAX_QUESTION_CHARS = 2000
+_LAW_SUFFIX = re.compile(r"(条例|法|办法|规定|细则)")
+_CJK_CHARS = set(chr(c) for c in range(0x4E00, 0xA000))
 
 
 class QueryError(ValueError):
@@ -47,7 +49,7 @@ def check_query(query: str, max_chars: int = MAX_QUESTION_CHARS) -> str:
 class SearchSettings:
     """Fusion knobs; defaults were chosen on the dev sets (see docs/benchmarks.md)."""
 
-    fusion: FusionMode = "rrf"
+    fusion: FusionMode = "score"
     rrf_k: int = 60
     candidates: int = 100
     w_dense: float = 1.0
@@ -56,6 +58,10 @@ class SearchSettings:
     w_lexical_translated: float = 1.0
     w_title: float = 1.0
     translate: bool = True
+    # Translated signals only judge Chinese passages / sums are normalised per passage language.
+    scope_translated: bool = True
+    normalise_languages: bool = False
+    w_title_zh: float = 0.5  # title signal for Chinese questions (w_title is for the others)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_MODES:
@@ -83,6 +89,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or SearchSettings()
         self._titles: Optional[dict[str, list[str]]] = None
+        self._chars: Optional[dict[str, set[str]]] = None
         vocab = set(index.lexical._vocab) if index.lexical else set()
         self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None)
 
@@ -98,12 +105,42 @@ class Retriever:
             self._titles = titles
         return self._titles
 
+    def _abbreviated_title(self, query: str) -> list[str]:
+        """Titles a Chinese abbreviation points to: 重庆自贸试验区条例 → 中国（重庆）自由贸易试验区条例.
+
+        A span ending in 条例/法/办法/规定 whose characters all occur in a title, covering most
+        of that title's distinctive characters, names it.
+        """
+        best: tuple[float, list[str]] = (0.0, [])
+        for m in _LAW_SUFFIX.finditer(query):
+            end = m.end()
+            for start in range(max(0, end - 20), end - 3):
+                span = set(query[start:end])
+                if not span <= _CJK_CHARS:
+                    continue
+                for title, chars in self._title_chars().items():
+                    if span <= chars:
+                        score = len(span) / len(chars)
+                        if score > best[0] + 1e-9:
+                            best = (score, [title])
+                        elif abs(score - best[0]) < 1e-9 and title not in best[1]:
+                            best[1].append(title)
+        return best[1] if best[0] >= 0.7 else []
+
+    def _title_chars(self) -> dict[str, set[str]]:
+        if self._chars is None:
+            self._chars = {t: set(re.sub(r"中华人民共和国|中国|[（）()《》]", "", t))
+                           for t in set(self.index.store.titles().values())}
+        return self._chars
+
     def laws_named(self, query: str, translation: Optional[Translation]) -> list[str]:
         found: list[str] = []
         for form in sorted(self._title_index(), key=len, reverse=True):
             if form in query:
                 found.extend(t for t in self._title_index()[form] if t not in found)
                 query = query.replace(form, "")
+        if not found:
+            found = self._abbreviated_title(query)
         if translation:
             known = set(self.index.store.titles().values())
             found.extend(t for t in translation.laws if t in known and t not in found)
@@ -143,29 +180,38 @@ class Retriever:
         n = max(s.candidates, k * 3)
         texts = [query] + ([translation.text] if translation and translation.text else [])
         vectors = self.embedder.embed_queries(texts)
-        signals: list[tuple[float, list[tuple[int, float]]]] = [(s.w_dense, self._dense(vectors[0], n))]
+        # (weight, ranking, language the signal is meant for: translated signals only judge Chinese text)
+        signals: list[tuple[float, list[tuple[int, float]], Optional[str]]] = [
+            (s.w_dense, self._dense(vectors[0], n), None)]
         if len(vectors) > 1:
-            signals.append((s.w_dense_translated, self._dense(vectors[1], n)))
+            signals.append((s.w_dense_translated, self._dense(vectors[1], n), "zh" if s.scope_translated else None))
         timings["dense_ms"] = (time.perf_counter() - t1) * 1000
 
         t2 = time.perf_counter()
         lexical_hits: list[tuple[int, float]] = []
         if self.index.lexical is not None:
             lexical_hits = self.index.lexical.top(weighted_terms(query), n)
-            signals.append((s.w_lexical, lexical_hits))
+            signals.append((s.w_lexical, lexical_hits, None))
             if translation:
-                signals.append((s.w_lexical_translated, self.index.lexical.top(translation.terms, n)))
+                signals.append((s.w_lexical_translated, self.index.lexical.top(translation.terms, n),
+                                "zh" if s.scope_translated else None))
         timings["lexical_ms"] = (time.perf_counter() - t2) * 1000
 
         t3 = time.perf_counter()
         laws = self.laws_named(query, translation)
-        if laws and s.w_title:
-            signals.append((s.w_title, self._scoped_dense(vectors[-1] if len(vectors) > 1 else vectors[0], laws)))
+        w_title = s.w_title_zh if language == "zh" else s.w_title
+        if laws and w_title:
+            signals.append((w_title, self._scoped_dense(vectors[-1] if len(vectors) > 1 else vectors[0], laws), None))
         fused = self._fuse(signals, s)
         article = article_reference(query)
         if article:
             fused = self._lookup_first(fused, article, laws)
+        elif laws and asks_effective_date(query):
+            fused = self._put_first(fused, self.index.store.effective_clauses(laws, EFFECTIVE_CLAUSE))
         dense_of = dict(signals[0][1])
+        if translation and len(signals) > 1:  # a passage's best similarity to any form of the query
+            for pid, value in signals[1][1]:
+                dense_of[pid] = max(value, dense_of.get(pid, value))
         lexical_of = dict(lexical_hits)
         passages = self.index.store.passages([pid for pid, _ in fused[: max(n, k * 5)]])
         hits: list[Hit] = []
@@ -183,18 +229,33 @@ class Retriever:
         return SearchResult(hits=hits, translation=translation, article=article, laws=laws, timings=timings)
 
     def _fuse(self, signals, s: SearchSettings) -> list[tuple[int, float]]:
+        """Weighted RRF (or min-max score sum), normalised per passage language.
+
+        A Chinese passage can be reached by more signals (the translated ones) than an English
+        one, so each passage's sum is divided by the total weight of the signals that apply to
+        its language; otherwise an English question would always prefer Chinese text.
+        """
         scores: dict[int, float] = {}
-        for weight, ranking in signals:
+        scoped = any(sig[2] and sig[1] and sig[0] for sig in signals)
+        language_of = (self.index.store.languages_of({pid for sig in signals for pid, _ in sig[1]})
+                       if scoped else {})
+        for weight, ranking, only in signals:
             if not ranking or not weight:
                 continue
             if s.fusion == "rrf":
-                for rank, (pid, _) in enumerate(ranking, 1):
-                    scores[pid] = scores.get(pid, 0.0) + weight / (s.rrf_k + rank)
+                contributions = [(pid, 1.0 / (s.rrf_k + rank)) for rank, (pid, _) in enumerate(ranking, 1)]
             else:  # min-max normalised scores
                 values = np.asarray([v for _, v in ranking], dtype=np.float32)
                 lo, hi = float(values.min()), float(values.max())
-                for pid, v in ranking:
-                    scores[pid] = scores.get(pid, 0.0) + weight * ((v - lo) / (hi - lo) if hi > lo else 1.0)
+                contributions = [(pid, (v - lo) / (hi - lo) if hi > lo else 1.0) for pid, v in ranking]
+            for pid, value in contributions:
+                if only is None or language_of.get(pid) == only:
+                    scores[pid] = scores.get(pid, 0.0) + weight * value
+        if scoped and s.normalise_languages:
+            applicable = {lang: sum(w for w, r, only in signals if r and (only is None or only == lang))
+                          for lang in set(language_of.values())}
+            base = sum(w for w, r, only in signals if r and only is None) or 1.0
+            scores = {pid: v * base / (applicable.get(language_of.get(pid), base) or base) for pid, v in scores.items()}
         return sorted(scores.items(), key=lambda kv: -kv[1])
 
     def _lookup_first(self, fused: list[tuple[int, float]], article: str, laws: list[str]):
@@ -215,5 +276,13 @@ class Retriever:
             if doc is not None and doc not in doc_rank:
                 doc_rank[doc] = rank_of[pid]
         best = min(rows, key=lambda r: doc_rank.get(r[1], 10**9))
+        return self._put_first(fused, [best[0]])
+
+    @staticmethod
+    def _put_first(fused: list[tuple[int, float]], ids: Sequence[int]) -> list[tuple[int, float]]:
+        """Direct lookups (a named article, a commencement clause) outrank every fused score."""
+        if not ids:
+            return fused
         top = (fused[0][1] if fused else 0.0) + 1.0
-        return [(best[0], top)] + [(pid, sc) for pid, sc in fused if pid != best[0]]
+        chosen = set(ids)
+        return [(pid, top) for pid in ids] + [(pid, sc) for pid, sc in fused if pid not in chosen]

@@ -137,6 +137,29 @@ class Store:
             q = f"SELECT id, doc_id FROM passages WHERE id IN ({','.join('?' * len(ids))})"
             return dict(self._db.execute(q, ids)) if ids else {}
 
+    def effective_clauses(self, titles: Sequence[str], pattern) -> list[int]:
+        """Per document of these titles, the last passage matching ``pattern`` (the commencement clause)."""
+        with self._lock:
+            q = (f"SELECT p.id, p.doc_id, p.text FROM passages p JOIN documents d ON d.id = p.doc_id "
+                 f"WHERE d.title IN ({','.join('?' * len(titles))}) ORDER BY p.doc_id, p.position")
+            rows = list(self._db.execute(q, list(titles)))
+        last: dict[str, int] = {}
+        for pid, doc_id, text in rows:
+            if pattern.search(text):
+                last[doc_id] = pid
+        return list(last.values())
+
+    def languages_of(self, ids) -> dict[int, str]:
+        ids = [int(i) for i in ids]
+        out: dict[int, str] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                q = (f"SELECT p.id, d.language FROM passages p JOIN documents d ON d.id = p.doc_id "
+                     f"WHERE p.id IN ({','.join('?' * len(chunk))})")
+                out.update(self._db.execute(q, chunk))
+        return out
+
     def all_tokens(self) -> Iterator[tuple[int, list[str]]]:
         with self._lock:
             rows = list(self._db.execute("SELECT id, tokens FROM passages ORDER BY id"))

@@ -16,11 +16,14 @@ from qa.evaluation import load_questions, run_system
 LEVERS = {
     "bm25 only": dict(w_dense=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
     "dense only": dict(w_lexical=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
-    "rrf plain": dict(w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
-    "+ translation (dict only)": dict(w_title=0, translator="dict"),
-    "+ glossary": dict(w_title=0, translator="glossary"),
-    "+ weighting": dict(w_title=0),
-    "+ law titles": dict(),
+    "rrf plain": dict(w_dense_translated=0, w_lexical_translated=0, w_title=0, w_title_zh=0, translate=False),
+    "+ translation (dict only)": dict(w_title=0, w_title_zh=0, translator="dict"),
+    "+ glossary": dict(w_title=0, w_title_zh=0, translator="glossary"),
+    "+ weighting": dict(w_title=0, w_title_zh=0),
+    "+ law titles": dict(w_title_zh=1.0),
+    "+ law titles, unscoped translation": dict(scope_translated=False),
+    "+ law titles, per-language normalised": dict(normalise_languages=True),
+    "chosen (per-language title weight)": dict(),
 }
 
 
@@ -57,9 +60,9 @@ def main() -> None:
         run(name, **dict(kw))
     if args.grid:
         for fusion, wd, wl, wdt, wlt, wt in itertools.product(
-                ["rrf", "score"], [1.0], [0.5, 1.0], [0.5, 1.0, 1.5], [0.5, 1.0, 1.5], [0.5, 1.0, 2.0]):
+                ["rrf", "score"], [1.0], [0.5, 1.0], [0.5, 1.0, 1.5], [0.5, 1.0, 1.5], [0.0, 0.5, 1.0, 2.0]):
             run(f"{fusion} d={wd} l={wl} dt={wdt} lt={wlt} t={wt}", fusion=fusion, w_dense=wd, w_lexical=wl,
-                w_dense_translated=wdt, w_lexical_translated=wlt, w_title=wt)
+                w_dense_translated=wdt, w_lexical_translated=wlt, w_title=wt, w_title_zh=wt)
 
 
 if __name__ == "__main__":

@@ -85,10 +85,6 @@ def test_english_question_is_framed_in_english(repo_assistant):
     assert_verbatim(answer)
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug (reported): picks 'It is not the official text of the "
-                                       "Chongqing Development Zone Regulations (重庆市开发区条例).' over 'The "
-                                       "regulations take effect on 1 March 2025.' (translated-term overlap "
-                                       "with the Chinese title outweighs the date sentence)")
 def test_fresh_default_index_answers_the_effective_date(tmp_path, repo_index):
     seed_cache(repo_index, tmp_path / "index")  # same vectors, no re-embedding; the build itself is fresh
     assistant = Assistant.open_default(tmp_path / "index")

@@ -81,7 +81,8 @@ def test_add_embeds_only_the_new_document_and_rebuild_uses_the_cache(built):
     report = assistant.add([str(EXTRA)], show_progress=False)
     assert report.added == ["测试市数据园区办法.txt"]
     assert report.passages == 3 and report.embedded == 3 and report.cached == 0  # 3 articles; the title-only preamble is no passage
-    assert current_generation(index_dir) != before and not before.exists()
+    assert current_generation(index_dir) != before
+    assert before.exists()  # the previous generation stays for searches that started on it
     # the open assistant sees the change at once
     assert assistant.search("算力补贴", k=1)[0].doc == "测试市数据园区办法.txt"
     # a file inside the indexed folder gets its id relative to that folder
@@ -89,6 +90,7 @@ def test_add_embeds_only_the_new_document_and_rebuild_uses_the_cache(built):
     report = assistant.add([str(corpus / "regulations" / EXTRA.name)], show_progress=False)
     assert report.added == ["regulations/测试市数据园区办法.txt"]
     assert report.embedded == 0 and report.cached == 3  # same text, same vectors
+    assert not before.exists() and len(list(index_dir.glob("gen-*"))) == 2  # only the live one and its previous
     # re-adding an indexed document replaces it rather than duplicating it
     report = assistant.add([str(corpus / "news" / "riverside-park.md")], show_progress=False)
     assert report.added == [PARK_NEWS] and report.cached == 1
