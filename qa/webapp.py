@@ -338,14 +338,11 @@ def api_search(assistant, query: str, k: int = 10) -> list[dict]:
 
 
 def warm_up(assistant) -> None:
-    """Load the embedder, the English→Chinese translator and the reader now, so the first real
-    question is fast (one question per language: only English questions are translated)."""
-    for question in ("When do the regulations take effect?", "条例何时施行？"):
-        try:
-            assistant.ask(question)
-        except _EXPECTED as exc:  # an empty index still serves (and says so when asked)
-            log.warning("warm-up question failed: %s", exc)
-            return
+    """``Assistant.warm_up``, but an empty or broken index still serves (and says so when asked)."""
+    try:
+        assistant.warm_up()
+    except _EXPECTED as exc:
+        log.warning("warm-up question failed: %s", exc)
 
 
 # ---------------------------------------------------------------- layout
