@@ -153,7 +153,7 @@ class Assistant:
         question = check_query(question)
         result = self.search_result(question, k or 5)
         t = time.perf_counter()
-        query_vector = self.embedder.embed_query(question)
+        query_vector = result.query_vector if result.query_vector is not None else self.embedder.embed_query(question)
         extra = list(result.translation.terms) if result.translation else []
         reading = self.reader.read(question, result.hits, query_vector, extra, article=result.article)
         timings = dict(result.timings)

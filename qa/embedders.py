@@ -88,8 +88,8 @@ class SentenceTransformerEmbedder(Embedder):
         self.name_or_path = name_or_path
         self.id = id or f"st:{name_or_path}"
         self._model = None
-        lowered = name_or_path.lower()
-        self._prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
+        model_name = Path(name_or_path).name.lower()  # e5 models need their query:/passage: prefixes
+        self._prefixes = ("query: ", "passage: ") if "e5" in model_name.split("-") else ("", "")
 
     @property
     def model(self):

@@ -223,7 +223,11 @@ class TransformersReader:
         import torch
 
         model, tok = self._load()
-        enc = tok(question, context, truncation="only_second", max_length=self.max_length, stride=self.stride,
+        # Never exceed the model's own position limit (small models may take only 128 tokens).
+        limit = getattr(model.config, "max_position_embeddings", self.max_length)
+        max_length = min(self.max_length, limit, getattr(tok, "model_max_length", limit) or limit)
+        stride = min(self.stride, max_length // 2)
+        enc = tok(question, context, truncation="only_second", max_length=max_length, stride=stride,
                   return_overflowing_tokens=True, return_offsets_mapping=True, padding=True, return_tensors="pt")
         offsets = enc.pop("offset_mapping")
         enc.pop("overflow_to_sample_mapping", None)

@@ -61,6 +61,7 @@ class SearchSettings:
     # Translated signals only judge Chinese passages / sums are normalised per passage language.
     scope_translated: bool = True
     normalise_languages: bool = False
+    lookups: bool = True  # direct article / commencement-clause lookup
     w_title_zh: float = 0.5  # title signal for Chinese questions (w_title is for the others)
 
     def __post_init__(self) -> None:
@@ -75,6 +76,7 @@ class SearchResult:
     article: Optional[str] = None
     laws: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    query_vector: Optional[np.ndarray] = None
 
 
 def _ranks(pairs: Sequence[tuple[int, float]]) -> dict[int, tuple[int, float]]:
@@ -203,10 +205,10 @@ class Retriever:
         if laws and w_title:
             signals.append((w_title, self._scoped_dense(vectors[-1] if len(vectors) > 1 else vectors[0], laws), None))
         fused = self._fuse(signals, s)
-        article = article_reference(query)
+        article = article_reference(query) if s.lookups else None
         if article:
             fused = self._lookup_first(fused, article, laws)
-        elif laws and asks_effective_date(query):
+        elif s.lookups and laws and asks_effective_date(query):
             fused = self._put_first(fused, self.index.store.effective_clauses(laws, EFFECTIVE_CLAUSE))
         dense_of = dict(signals[0][1])
         if translation and len(signals) > 1:  # a passage's best similarity to any form of the query
@@ -226,7 +228,8 @@ class Retriever:
             if len(hits) == k:
                 break
         timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
-        return SearchResult(hits=hits, translation=translation, article=article, laws=laws, timings=timings)
+        return SearchResult(hits=hits, translation=translation, article=article, laws=laws, timings=timings,
+                            query_vector=vectors[0])
 
     def _fuse(self, signals, s: SearchSettings) -> list[tuple[int, float]]:
         """Weighted RRF (or min-max score sum), normalised per passage language.

@@ -13,17 +13,21 @@ from pathlib import Path
 from qa import Assistant, SearchSettings
 from qa.evaluation import load_questions, run_system
 
+_OFF = dict(w_dense_translated=0, w_lexical_translated=0, w_title=0, w_title_zh=0, translate=False, lookups=False)
 LEVERS = {
-    "bm25 only": dict(w_dense=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
-    "dense only": dict(w_lexical=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False),
-    "rrf plain": dict(w_dense_translated=0, w_lexical_translated=0, w_title=0, w_title_zh=0, translate=False),
-    "+ translation (dict only)": dict(w_title=0, w_title_zh=0, translator="dict"),
-    "+ glossary": dict(w_title=0, w_title_zh=0, translator="glossary"),
-    "+ weighting": dict(w_title=0, w_title_zh=0),
-    "+ law titles": dict(w_title_zh=1.0),
-    "+ law titles, unscoped translation": dict(scope_translated=False),
-    "+ law titles, per-language normalised": dict(normalise_languages=True),
-    "chosen (per-language title weight)": dict(),
+    "bm25 only": dict(_OFF, w_dense=0),
+    "dense only": dict(_OFF, w_lexical=0),
+    "rrf plain (bm25 + dense)": dict(_OFF, fusion="rrf"),
+    "score-sum plain (bm25 + dense)": dict(_OFF),
+    "+ translation, dictionary only": dict(_OFF, w_dense_translated=1, w_lexical_translated=1, translate=True,
+                                           translator="dict"),
+    "+ glossary": dict(_OFF, w_dense_translated=1, w_lexical_translated=1, translate=True, translator="glossary"),
+    "+ weighted alternatives": dict(_OFF, w_dense_translated=1, w_lexical_translated=1, translate=True),
+    "+ law titles (language-aware weights)": dict(lookups=False),
+    "+ article/commencement lookup = chosen": dict(),
+    "chosen, rrf instead of score-sum": dict(fusion="rrf"),
+    "chosen, translated signals unscoped": dict(scope_translated=False),
+    "chosen, normalised per passage language": dict(normalise_languages=True),
 }
 
 

@@ -70,10 +70,6 @@ def test_english_question_finds_chinese_article(slice_assistant):
     assert (FIL, "第二十条") in top(hits, 5)
 
 
-@pytest.mark.xfail(strict=True, reason="retrieval bug (reported): the English news article that literally says "
-                                       "'seven comprehensive bonded zones' is not in the top 3 for this English "
-                                       "question (translated signals favour Chinese articles); remove this mark "
-                                       "once retrieval ranks it")
 def test_english_question_finds_english_news_passage(slice_assistant):
     hits = slice_assistant.search("How many comprehensive bonded zones does Chongqing have?", k=3)
     assert any(h.doc == NEWS and "seven comprehensive bonded zones" in h.passage.text for h in hits)
