@@ -58,6 +58,24 @@ def machine() -> dict:
             "cores": os.cpu_count(), "system": platform.platform()}
 
 
+def measure_latency(assistant: Assistant, questions: Sequence[str]) -> dict:
+    """Warm search and ask latency (ms) over the questions, after a few warm-up calls."""
+    search_ms = _latencies(lambda q: assistant.search(q, 10), questions)
+    ask_ms = _latencies(assistant.ask, questions)
+    return {"search_p50_ms": _percentile(search_ms, 0.5), "search_p95_ms": _percentile(search_ms, 0.95),
+            "ask_p50_ms": _percentile(ask_ms, 0.5), "ask_p95_ms": _percentile(ask_ms, 0.95)}
+
+
+def bench_existing(index_dir: Path, questions_path: Path, n_questions: int = 100) -> dict:
+    """Latency, size and memory of an index that is already built (no rebuild)."""
+    questions = [q["question"] for q in load_questions(questions_path)][:n_questions]
+    assistant = Assistant.open(index_dir)
+    info = assistant.info()
+    row = {"passages": info["passages"], "index_mb": round(info["size_bytes"] / 2**20, 1),
+           **measure_latency(assistant, questions), "peak_rss_mb": _peak_rss_mb()}
+    return {"machine": machine(), "index": str(index_dir), "rows": [row]}
+
+
 def run_bench(corpus: Path, sizes: Sequence[int], questions_path: Optional[Path] = None,
               workdir: Optional[Path] = None, n_questions: int = 50) -> dict:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="qa-bench-"))
@@ -78,15 +96,11 @@ def run_bench(corpus: Path, sizes: Sequence[int], questions_path: Optional[Path]
         build_s = time.perf_counter() - started
         assistant = Assistant.open(index_dir)
         info = assistant.info()
-        search_ms = _latencies(lambda q: assistant.search(q, 10), questions)
-        ask_ms = _latencies(assistant.ask, questions)
         rows.append({
             "passages": info["passages"], "build_s": round(build_s, 1), "embedded": report.embedded,
             "embed_passages_per_s": round(report.embedded / build_s, 1) if report.embedded else None,
             "index_mb": round(info["size_bytes"] / 2**20, 1),
-            "search_p50_ms": _percentile(search_ms, 0.5), "search_p95_ms": _percentile(search_ms, 0.95),
-            "ask_p50_ms": _percentile(ask_ms, 0.5), "ask_p95_ms": _percentile(ask_ms, 0.95),
-            "peak_rss_mb": _peak_rss_mb(),
+            **measure_latency(assistant, questions), "peak_rss_mb": _peak_rss_mb(),
         })
         assistant.close()
     return {"machine": machine(), "corpus": str(corpus), "rows": rows,

@@ -223,12 +223,17 @@ def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the measurements to this file.")
 @friendly_errors
-def bench(corpus, questions, sizes, workdir, json_out):
+def bench(corpus, questions, existing, sizes, workdir, json_out):
     """Measure build throughput, index size, memory and search/ask latency at several sizes."""
-    from .bench import run_bench
+    from .bench import bench_existing, run_bench
 
-    report = run_bench(Path(corpus), [int(s) for s in sizes.split(",") if s],
-                       Path(questions) if questions else None, Path(workdir) if workdir else None)
+    if existing:
+        if not questions:
+            raise click.ClickException("--existing needs --questions FILE to time")
+        report = bench_existing(Path(corpus), Path(questions))
+    else:
+        report = run_bench(Path(corpus), [int(s) for s in sizes.split(",") if s],
+                           Path(questions) if questions else None, Path(workdir) if workdir else None)
     for row in report["rows"]:
         click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     if json_out:

@@ -16,6 +16,7 @@ import numpy as np
 from .embedders import Embedder
 from .lexical import tokenize
 from .models import Citation, Hit
+from .references import EFFECTIVE_CLAUSE, asks_effective_date
 from .text import detect_language, split_sentences
 
 # Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md, `qa calibrate`).
@@ -130,13 +131,18 @@ class ExtractiveReader:
         openers = [next(j for j, c in enumerate(candidates) if c[0] == i)
                    for i in sorted({c[0] for c in candidates})]
         chosen = list(dict.fromkeys(by_overlap[: MAX_EMBEDDED_SENTENCES - len(openers)] + openers))
+        if asks_effective_date(question):  # the commencement sentence itself must be among those scored
+            chosen += [j for j, c in enumerate(candidates) if EFFECTIVE_CLAUSE.search(c[1]) and j not in chosen]
         vectors = self._embed([candidates[j][1] for j in chosen])
         cosines = vectors @ query_vector
         scored = []
+        when_question = asks_effective_date(question)
         for j, cos in zip(chosen, cosines):
             i, sentence, _ = candidates[j]
             same_language = 0.03 if detect_language(sentence) == language else 0.0  # quote in the asker's language when it is there
-            score = float(cos) + 0.3 * overlaps[j] + 0.05 / (1 + i) + same_language
+            score = float(cos) + 0.3 * overlaps[j] + 0.1 / (1 + i) + same_language
+            if when_question and EFFECTIVE_CLAUSE.search(sentence):
+                score += 0.2
             scored.append((score, float(cos), i, sentence))
         scored.sort(key=lambda x: -x[0])
         best_score, _, best_i, _ = scored[0]

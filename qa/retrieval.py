@@ -23,6 +23,7 @@ from .translate import Translation, Translator
 FusionMode = Literal["rrf", "score"]
 FUSION_MODES = ("rrf", "score")
 MAX_QUESTION_CHARS = 2000
+MIN_TRUSTED_COVERAGE = 0.5
 _LAW_SUFFIX = re.compile(r"(条例|法|办法|规定|细则)")
 _CJK_CHARS = set(chr(c) for c in range(0x4E00, 0xA000))
 
@@ -211,7 +212,9 @@ class Retriever:
         elif s.lookups and laws and asks_effective_date(query):
             fused = self._put_first(fused, self.index.store.effective_clauses(laws, EFFECTIVE_CLAUSE))
         dense_of = dict(signals[0][1])
-        if translation and len(signals) > 1:  # a passage's best similarity to any form of the query
+        # A passage's best similarity to any form of the query; a translation that covers little of
+        # the question ("recipe for spaghetti" → 标准) must not vouch for it.
+        if translation and len(signals) > 1 and translation.coverage >= MIN_TRUSTED_COVERAGE:
             for pid, value in signals[1][1]:
                 dense_of[pid] = max(value, dense_of.get(pid, value))
         lexical_of = dict(lexical_hits)

@@ -34,6 +34,7 @@ class Translation:
     text: str = ""
     laws: list[str] = field(default_factory=list)
     pairs: list[tuple[str, list[str]]] = field(default_factory=list)
+    coverage: float = 0.0  # share of the question's content words that found a translation
 
     def explain(self) -> str:
         shown = "; ".join(f"{en} → {'|'.join(zh)}" for en, zh in self.pairs)
@@ -161,6 +162,9 @@ class Translator:
             self._add_terms(result.terms, alternatives, from_glossary, weight=float(n) ** 0.5)
             i += n
         result.text = " ".join(dict.fromkeys(result.laws + rendered))
+        content = [w for w in words if w not in _SKIP]
+        covered = sum(len(en.split()) for en, _ in result.pairs)
+        result.coverage = min(1.0, covered / len(content)) if content else 0.0
         return result
 
     def _add_terms(self, terms: dict[str, float], alternatives: list[str], from_glossary: bool, weight: float):

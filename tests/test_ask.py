@@ -16,10 +16,7 @@ OFF_TOPIC = [
     "How do I bake sourdough bread at home?",
     "Who won the 2018 FIFA World Cup?",
     "What is the speed of light in a vacuum?",
-    pytest.param("What's a good recipe for spaghetti carbonara?", marks=pytest.mark.xfail(
-        strict=True, reason="calibration regression (reported, a8b48c1): answered with 外商投资法第十五条: the "
-                            "one-word translated query '标准' matches that article, the hit's dense score now "
-                            "takes the max over the translated query, and that lifts the reader's confidence")),
+    "What's a good recipe for spaghetti carbonara?",
     "How many players are on a basketball team?",
     "Explain quantum entanglement in simple terms.",
     "红烧肉怎么做才好吃？",
@@ -70,9 +67,6 @@ def test_off_topic_questions_abstain(slice_assistant, question):
     assert answer.text.startswith(expected)
 
 
-@pytest.mark.xfail(strict=True, reason="reader regression (reported, a8b48c1): the answer now leads with "
-                                       "《外商投资法》第二十八条 and quotes only the second sentence of the gold "
-                                       "article 自贸区条例第十三条, not '准入前国民待遇加负面清单管理制度'")
 def test_chinese_question_is_framed_in_chinese_and_quotes_the_article(slice_assistant):
     answer = slice_assistant.ask("重庆自贸区对外资准入采取什么管理模式？")
     assert not answer.abstained

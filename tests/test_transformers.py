@@ -122,9 +122,6 @@ def test_span_reader_windows_a_long_passage_and_maps_the_span_back(tiny_qa_model
         assert p > 0.5
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="reader bug (reported): TransformersReader windows at max_length=384 whatever the "
-                          "model's max_position_embeddings, so a 128-position model crashes on a long passage")
 def test_span_reader_respects_a_short_model_window(tmp_path):
     reader = TransformersReader(str(make_qa_model(tmp_path / "short", positions=128)))
     p, start, end = reader.best_span("园区有没有什么服务？", long_passage(15))
