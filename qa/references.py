@@ -29,7 +29,9 @@ _WHEN_ZH = re.compile(r"(什么时候|何时|哪天|哪一天|几时|哪年|日�
 _WHEN_EN = re.compile(r"\b(when|what date|which date|effective date|start date|date of entry)\b.{0,80}"
                       r"\b(take effect|took effect|come into force|came into force|enter into force|entered into force|"
                       r"effective|in force|start to apply|apply from|begin)\b|\beffective date\b", re.I)
-EFFECTIVE_CLAUSE = re.compile(r"(自|于).{0,30}(起施行|起生效|开始施行)|施行之日|shall (come into force|take effect|be effective)", re.I)
+EFFECTIVE_CLAUSE = re.compile(r"(自|于).{0,30}(起施行|起生效|开始施行)|施行之日|"
+                              r"(shall|will)?\s*(come|came|comes) into (force|effect) (on|from|as of)|"
+                              r"(take|takes|took) effect (on|from|as of)|(effective|in force) (from|on|as of) \w+ \d", re.I)
 
 
 def asks_effective_date(question: str) -> bool:

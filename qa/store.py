@@ -97,17 +97,20 @@ class Store:
         return Passage(doc_id=doc_id, title=title, text=text, article=article, headings=json.loads(headings),
                        part=part, kind=kind, language=language, date=date, source=source, position=position)
 
-    def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+    def _rows_for_ids(self, columns: str, ids: Iterable[int]) -> list[tuple]:
+        """Rows of passages ⋈ documents for many passage ids (SQLite caps parameters, so in chunks)."""
         ids = [int(i) for i in ids]
-        out: dict[int, Passage] = {}
+        rows: list[tuple] = []
         with self._lock:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                q = (f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id "
+                q = (f"SELECT {columns} FROM passages p JOIN documents d ON d.id = p.doc_id "
                      f"WHERE p.id IN ({','.join('?' * len(chunk))})")
-                for row in self._db.execute(q, chunk):
-                    out[row[0]] = self._passage(row)
-        return out
+                rows.extend(self._db.execute(q, chunk))
+        return rows
+
+    def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        return {row[0]: self._passage(row) for row in self._rows_for_ids(_PASSAGE_COLUMNS, ids)}
 
     def document_passages(self, doc_id: str) -> list[tuple[int, Passage]]:
         with self._lock:
@@ -131,11 +134,8 @@ class Store:
                  f"WHERE d.title IN ({','.join('?' * len(titles))})")
             return [r[0] for r in self._db.execute(q, list(titles))]
 
-    def doc_ids_of(self, ids: Sequence[int]) -> dict[int, str]:
-        with self._lock:
-            ids = [int(i) for i in ids]
-            q = f"SELECT id, doc_id FROM passages WHERE id IN ({','.join('?' * len(ids))})"
-            return dict(self._db.execute(q, ids)) if ids else {}
+    def doc_ids_of(self, ids: Iterable[int]) -> dict[int, str]:
+        return dict(self._rows_for_ids("p.id, p.doc_id", ids))
 
     def effective_clauses(self, titles: Sequence[str], pattern) -> list[int]:
         """Per document of these titles, the last passage matching ``pattern`` (the commencement clause)."""
@@ -149,16 +149,8 @@ class Store:
                 last[doc_id] = pid
         return list(last.values())
 
-    def languages_of(self, ids) -> dict[int, str]:
-        ids = [int(i) for i in ids]
-        out: dict[int, str] = {}
-        with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                q = (f"SELECT p.id, d.language FROM passages p JOIN documents d ON d.id = p.doc_id "
-                     f"WHERE p.id IN ({','.join('?' * len(chunk))})")
-                out.update(self._db.execute(q, chunk))
-        return out
+    def languages_of(self, ids: Iterable[int]) -> dict[int, str]:
+        return dict(self._rows_for_ids("p.id, d.language", ids))
 
     def all_tokens(self) -> Iterator[tuple[int, list[str]]]:
         with self._lock:
