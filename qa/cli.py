@@ -218,6 +218,7 @@ def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
 @click.argument("corpus", type=click.Path(exists=True))
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Question file (shared/README.md format) for the search/ask latency runs.")
+@click.option("--existing", is_flag=True, help="CORPUS is a built index folder: time it without rebuilding.")
 @click.option("--sizes", default="1000,10000", show_default=True, help="Passage counts to measure.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Where to build bench indexes.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
