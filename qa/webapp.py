@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -52,57 +50,6 @@ CSS = """
 .qa-note { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-warn { border-left: 4px solid #f59e0b; padding-left: 0.6rem; }
 """
-
-
-# ---------------------------------------------------------------- concurrency
-class GuardedAssistant:
-    """Reads may run side by side; a write (add/remove swaps the index) waits for them and runs alone.
-
-    The assistant closes and deletes the old index generation when it publishes a new one, so a
-    search must not run across that moment; Gradio runs different events on different threads.
-    """
-
-    def __init__(self, assistant):
-        self.assistant = assistant
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-
-    @contextmanager
-    def _reading(self):
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def _exclusive(self):
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing)
-            self._writing = True
-            self._cond.wait_for(lambda: self._readers == 0)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-    def __getattr__(self, name):
-        attr = getattr(self.assistant, name)
-        if not callable(attr):
-            return attr
-        guard = self._exclusive if name in ("add", "remove", "build") else self._reading
-
-        def call(*args, **kwargs):
-            with guard():
-                return attr(*args, **kwargs)
-        return call
 
 
 # ---------------------------------------------------------------- rendering (all escaped)
@@ -348,7 +295,7 @@ def warm_up(assistant) -> None:
 # ---------------------------------------------------------------- layout
 def build_app(assistant, title: str = "Regulation Q&A") -> gr.Blocks:
     """The Gradio Blocks app over one Assistant (serve it with ``launch``)."""
-    qa = GuardedAssistant(assistant)
+    qa = assistant  # reads never wait for uploads: the Assistant swaps index generations atomically
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"## {esc(title)}\nAsk about the regulations in English or Chinese. Every answer quotes "
                     "the provision it rests on; when the documents do not hold the answer, it says so.")

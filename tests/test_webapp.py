@@ -175,30 +175,6 @@ def test_article_browser_by_chapter_and_article(assistant):
     assert "Choose a document" in webapp.read_html(assistant, None)
 
 
-def test_guard_lets_reads_share_but_writes_run_alone():
-    events = []
-
-    class Slow:
-        def ask(self, q):
-            events.append(("read-start", q)); time.sleep(0.2); events.append(("read-end", q))
-
-        def add(self, paths, **kw):
-            events.append(("write-start", None)); time.sleep(0.2); events.append(("write-end", None))
-
-    guarded = webapp.GuardedAssistant(Slow())
-    threads = [threading.Thread(target=guarded.ask, args=("a",)), threading.Thread(target=guarded.ask, args=("b",))]
-    for t in threads:
-        t.start()
-    time.sleep(0.05)
-    writer = threading.Thread(target=guarded.add, args=([],))
-    writer.start()
-    for t in threads + [writer]:
-        t.join(5)
-    kinds = [e for e, _ in events]
-    assert kinds[:2] == ["read-start", "read-start"]  # readers overlapped
-    assert kinds.index("write-start") > max(i for i, k in enumerate(kinds) if k == "read-end")
-
-
 def test_app_arguments_default_to_loopback():
     sys.path.insert(0, str(REPO))
     import app
