@@ -98,14 +98,14 @@ class Retriever:
 
     # ---------------------------------------------------------------- law titles
     def _title_index(self) -> dict[str, list[str]]:
-        """Short forms of every title (without 中华人民共和国) → full titles."""
+        """Short forms of every title (without 中华人民共和国) → full titles, longest form first."""
         if self._titles is None:
             titles: dict[str, list[str]] = {}
             for title in set(self.index.store.titles().values()):
                 for form in {title, title.removeprefix("中华人民共和国")}:
                     if len(form) >= 4:
                         titles.setdefault(form, []).append(title)
-            self._titles = titles
+            self._titles = dict(sorted(titles.items(), key=lambda kv: -len(kv[0])))
         return self._titles
 
     def _abbreviated_title(self, query: str) -> list[str]:
@@ -152,9 +152,9 @@ class Retriever:
 
     def laws_named(self, query: str, translation: Optional[Translation]) -> list[str]:
         found: list[str] = []
-        for form in sorted(self._title_index(), key=len, reverse=True):
+        for form, titles in self._title_index().items():
             if form in query:
-                found.extend(t for t in self._title_index()[form] if t not in found)
+                found.extend(t for t in titles if t not in found)
                 query = query.replace(form, "")
         if not found:
             found = self._abbreviated_title(query)
