@@ -11,12 +11,15 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, overload
 
-from .embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .index import BuildReport, QAIndexError, IndexWriter, LoadedIndex, current_generation, embedder_mismatch
+from .loaders import LoadError
 from .models import Answer, Hit, Passage
 from .reader import get_reader
-from .retrieval import Retriever, SearchResult, SearchSettings, check_query
-from .text import detect_language
+from .retrieval import QueryError, Retriever, SearchResult, SearchSettings, check_query
+
+# Errors that carry a message for the person at the keyboard; front ends show them, not a traceback.
+USER_ERRORS = (QAIndexError, EmbedderError, QueryError, LoadError, ValueError, FileNotFoundError)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "corpus"

@@ -6,10 +6,8 @@ an embedding cache shared across sizes means each passage is embedded once per r
 """
 from __future__ import annotations
 
-import json
 import platform
 import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -103,5 +101,4 @@ def run_bench(corpus: Path, sizes: Sequence[int], questions_path: Optional[Path]
             **measure_latency(assistant, questions), "peak_rss_mb": _peak_rss_mb(),
         })
         assistant.close()
-    return {"machine": machine(), "corpus": str(corpus), "rows": rows,
-            "mean_search_ms": statistics.mean(r["search_p50_ms"] for r in rows) if rows else None}
+    return {"machine": machine(), "corpus": str(corpus), "rows": rows}

@@ -11,12 +11,7 @@ from pathlib import Path
 
 import click
 
-from .embedders import EmbedderError
-from .index import QAIndexError
-from .loaders import LoadError
-from .retrieval import QueryError
-
-_EXPECTED = (QAIndexError, EmbedderError, QueryError, LoadError, ValueError, FileNotFoundError)
+from .assistant import USER_ERRORS
 
 
 def friendly_errors(fn):
@@ -24,7 +19,7 @@ def friendly_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except _EXPECTED as exc:
+        except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from exc
     return wrapper
 

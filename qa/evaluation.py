@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import replace
+
 from pathlib import Path
 from typing import Optional, Sequence
 

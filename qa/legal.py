@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .numerals import CN_NUMERAL, cn_to_int, roman_to_int
+from .numerals import CN_NUMERAL, cn_to_int
 
 _CN_HEADING = re.compile(rf"^第({CN_NUMERAL})([编章节])(?:\s+|$)(.{{0,40}})$")
 _CN_ARTICLE = re.compile(rf"^第({CN_NUMERAL})条(?:之({CN_NUMERAL}))?")

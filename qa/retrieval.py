@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, Optional, Sequence
 
 import numpy as np
@@ -92,16 +92,29 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or SearchSettings()
         self._titles: Optional[dict[str, list[str]]] = None
+        self._doc_titles: Optional[dict[str, str]] = None
+        self._title_set: Optional[set[str]] = None
         self._chars: Optional[tuple[dict[str, set[str]], dict[str, set[str]]]] = None
         vocab = set(index.lexical._vocab) if index.lexical else set()
         self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None)
 
     # ---------------------------------------------------------------- law titles
+    def _title_of_doc(self) -> dict[str, str]:
+        """doc id → title, read once: a retriever serves one immutable index generation."""
+        if self._doc_titles is None:
+            self._doc_titles = self.index.store.titles()
+        return self._doc_titles
+
+    def _known_titles(self) -> set[str]:
+        if self._title_set is None:
+            self._title_set = set(self._title_of_doc().values())
+        return self._title_set
+
     def _title_index(self) -> dict[str, list[str]]:
         """Short forms of every title (without 中华人民共和国) → full titles, longest form first."""
         if self._titles is None:
             titles: dict[str, list[str]] = {}
-            for title in set(self.index.store.titles().values()):
+            for title in self._known_titles():
                 for form in {title, title.removeprefix("中华人民共和国")}:
                     if len(form) >= 4:
                         titles.setdefault(form, []).append(title)
@@ -142,7 +155,7 @@ class Retriever:
         """Distinctive characters of each title, and the titles each character occurs in."""
         if self._chars is None:
             chars_of = {t: set(re.sub(r"中华人民共和国|中国|[（）()《》]", "", t))
-                        for t in set(self.index.store.titles().values())}
+                        for t in self._known_titles()}
             titles_with: dict[str, set[str]] = {}
             for title, chars in chars_of.items():
                 for ch in chars:
@@ -159,8 +172,7 @@ class Retriever:
         if not found:
             found = self._abbreviated_title(query)
         if translation:
-            known = set(self.index.store.titles().values())
-            found.extend(t for t in translation.laws if t in known and t not in found)
+            found.extend(t for t in translation.laws if t in self._known_titles() and t not in found)
         return found
 
     # ---------------------------------------------------------------- signals
@@ -284,7 +296,7 @@ class Retriever:
         if not rows:
             return fused
         if laws:
-            titles = self.index.store.titles()
+            titles = self._title_of_doc()
             rows = [r for r in rows if titles.get(r[1]) in laws] or []
         if not rows:
             return fused

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 from .lexical import EN_STOP, tokenize
 

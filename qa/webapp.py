@@ -14,11 +14,10 @@ from typing import Optional, Sequence
 
 import gradio as gr
 
+from .assistant import USER_ERRORS
 from .highlight import esc, esc_md, highlight, safe_url
-from .index import QAIndexError
-from .loaders import MAX_FILE_BYTES, LoadError
+from .loaders import MAX_FILE_BYTES
 from .models import KINDS, Answer, Passage
-from .retrieval import QueryError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ TABLE_HEADERS = ["title", "kind", "language", "date", "passages", "id"]
 NO_CHAPTER = "(no chapter)"
 PANEL_PLACEHOLDER = '<div class="qa-panel"><p class="qa-note">The cited passages of each answer appear here.</p></div>'
 _PATH_SEP = re.compile(r"[\\/]")
-_EXPECTED = (QueryError, QAIndexError, LoadError, ValueError)
 
 CSS = """
 .qa-panel { font-size: 0.95rem; }
@@ -125,7 +123,7 @@ def chat(assistant, question: str, history: Optional[list] = None, panels: Optio
     try:
         answer = assistant.ask(question)
         reply, panel = answer_markdown(answer), evidence_html(answer)
-    except _EXPECTED as exc:
+    except USER_ERRORS as exc:
         reply, panel = f"**Cannot answer:** {esc_md(exc)}", notice_html(str(exc))
     except Exception as exc:  # the UI shows a message, never a traceback
         log.exception("chat failed")
@@ -152,7 +150,7 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
     try:
         result = assistant.search_result(query, int(k), kinds=list(kinds) if kinds else None,
                                          docs=list(docs) if docs else None)
-    except _EXPECTED as exc:
+    except USER_ERRORS as exc:
         return notice_html(str(exc))
     head = ""
     if result.translation is not None:
@@ -199,7 +197,7 @@ def upload(assistant, files: Optional[Sequence[str]], progress=None) -> str:
                 progress((done, total), desc=stage)
         try:
             report = assistant.add([str(p) for p in accepted], show_progress=False, progress=report_progress)
-        except _EXPECTED as exc:
+        except USER_ERRORS as exc:
             return f"Nothing was indexed: {esc_md(exc)}"
         rejected += [(Path(e.source).name, e.reason) for e in report.skipped]
         if report.added:
@@ -216,7 +214,7 @@ def delete(assistant, doc_id: Optional[str]) -> str:
         return "Choose a document to delete."
     try:
         report = assistant.remove([doc_id])
-    except _EXPECTED as exc:
+    except USER_ERRORS as exc:
         return f"Could not delete: {esc_md(exc)}"
     if report.removed:
         return f"Deleted {esc_md(doc_id)}."
@@ -288,7 +286,7 @@ def warm_up(assistant) -> None:
     """``Assistant.warm_up``, but an empty or broken index still serves (and says so when asked)."""
     try:
         assistant.warm_up()
-    except _EXPECTED as exc:
+    except USER_ERRORS as exc:
         log.warning("warm-up question failed: %s", exc)
 
 
@@ -424,14 +422,14 @@ def _api_endpoints(qa) -> None:
         """Answer a question: text with quoted provisions, citations, confidence, abstained, nearest."""
         try:
             return api_ask(qa, question)
-        except _EXPECTED as exc:
+        except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
     def search_passages(query: str, k: int = 10) -> list[dict]:
         """Ranked passages for a query: doc, title, article, citation, text, score, matched_terms…"""
         try:
             return api_search(qa, query, k)
-        except _EXPECTED as exc:
+        except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
     gr.api(ask, api_name="ask")
