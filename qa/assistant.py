@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
-from .index import BuildReport, QAIndexError, IndexWriter, LoadedIndex, current_generation, embedder_mismatch
+from .evaluation import load_questions
+from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, QAIndexError, current_generation,
+                    embedder_mismatch)
+from .learned import parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
 from .reader import get_reader
@@ -130,6 +133,20 @@ class Assistant:
             self._reload_if_open()
             return report
 
+    def learn(self, questions: Sequence[dict] | str | Path, show_progress: bool = False) -> LearnReport:
+        """Store training questions (a question file or rows like ``qa eval``'s) in the index.
+
+        Searches then use a prior over laws and the gold of similar training questions. An
+        empty list clears them. Evaluate only on questions that are not among them.
+        """
+        if isinstance(questions, (str, Path)):
+            questions = load_questions(Path(questions))
+        parsed = parse_training_items(questions)
+        with self._lock:
+            report = self._writer(show_progress, None).learn(parsed)
+            self._reload_if_open()
+            return report
+
     def _reload_if_open(self) -> None:
         if self._index is not None or self._retriever is not None:
             self._load()
@@ -186,3 +203,9 @@ class Assistant:
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
+
+    def __enter__(self) -> "Assistant":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

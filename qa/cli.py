@@ -106,6 +106,27 @@ def index_remove(doc_ids, index_dir):
         raise click.ClickException("no document was removed")
 
 
+@index.command("learn")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False), required=False)
+@index_option
+@click.option("--clear", is_flag=True, help="Remove the index's training questions.")
+@friendly_errors
+def index_learn(questions, index_dir, clear):
+    """Store training questions (qa eval's format) whose answers teach the ranking.
+
+    Searches then favour laws that past questions were answered from and the gold articles of
+    the most similar past questions. Replaces earlier training questions. Evaluate on other
+    questions only: `qa eval` warns about any overlap.
+    """
+    if bool(questions) == clear:
+        raise click.UsageError("give a question file, or --clear")
+    assistant = _assistant(index_dir)
+    report = assistant.learn([] if clear else questions, show_progress=True)
+    click.echo(report.summary())
+    if questions and not report.learned:
+        raise click.ClickException("no question's gold is in this index; the training questions are unchanged")
+
+
 @index.command("info")
 @index_option
 @click.option("--documents", is_flag=True, help="List the indexed documents.")
@@ -120,8 +141,10 @@ def index_info(index_dir, documents, as_json):
     if as_json:
         _echo_json(info)
         return
-    for key in ("path", "embedder", "dim", "documents", "passages", "size_bytes", "created", "updated"):
-        click.echo(f"{key}: {info.get(key)}")
+    for key in ("path", "embedder", "dim", "documents", "passages", "training_questions", "size_bytes",
+                "created", "updated"):
+        if key != "training_questions" or info.get(key):  # shown only for indexes that learned
+            click.echo(f"{key}: {info.get(key)}")
     for doc in info.get("document_list", []):
         click.echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}")
 
@@ -144,7 +167,9 @@ def search(query, k, kinds, explain, index_dir, as_json):
         if explain:
             data = {"hits": data, "translation": result.translation.explain() if result.translation else None,
                     "translated_query": result.translation.text if result.translation else None,
-                    "article": result.article, "laws": result.laws}
+                    "article": result.article, "laws": result.laws,
+                    "neighbours": [{"question": n.question, "similarity": round(n.similarity, 4)}
+                                   for n in result.neighbours]}
         _echo_json(data)
         return
     if explain:
@@ -155,6 +180,8 @@ def search(query, k, kinds, explain, index_dir, as_json):
             click.echo(f"article lookup: {result.article}")
         if result.laws:
             click.echo(f"laws named: {', '.join(result.laws)}")
+        for n in result.neighbours[:3]:
+            click.echo(f"similar training question ({n.similarity:.2f}): {n.question}")
     for hit in result.hits:
         detail = f"  dense={hit.dense:.3f}" if explain and hit.dense is not None else ""
         detail += f"  bm25={hit.lexical:.2f}" if explain and hit.lexical is not None else ""
@@ -203,6 +230,9 @@ def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
     assistant = _assistant(index_dir, default_corpus=index_dir is None)
     items = load_questions(Path(questions))[:limit]
     report = evaluate(assistant, items, compare=compare, answers=answers)
+    if report.get("training_overlap"):
+        click.echo(f"warning: {report['training_overlap']} of these questions are training questions of this "
+                   "index (qa index learn); their figures are optimistic.", err=True)
     click.echo(format_report(report))
     if json_out:
         Path(json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2))

@@ -26,6 +26,7 @@ from . import __version__
 from .chunking import chunk
 from .embedders import Embedder
 from .lexical import LexicalIndex, tokenize
+from .learned import TrainingQuestion
 from .loaders import LoadError, load_sources
 from .models import Document
 from .progress import ProgressFn, track
@@ -60,6 +61,24 @@ class BuildReport:
         text = ", ".join(parts)
         if self.skipped:
             text += f"\n{len(self.skipped)} source(s) skipped:\n" + "\n".join(f"  - {e}" for e in self.skipped)
+        return text
+
+
+@dataclass
+class LearnReport:
+    """What ``IndexWriter.learn`` stored, and every question it left out and why."""
+
+    learned: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = f"{self.learned} training question(s) stored, {self.seconds:.1f}s"
+        if self.skipped:
+            shown = self.skipped[:20]
+            text += f"\n{len(self.skipped)} question(s) skipped:\n" + "\n".join(f"  - {s}" for s in shown)
+            if len(self.skipped) > len(shown):
+                text += f"\n  … and {len(self.skipped) - len(shown)} more"
         return text
 
 
@@ -199,6 +218,54 @@ class IndexWriter:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def learn(self, questions: Sequence[TrainingQuestion]) -> LearnReport:
+        """Store training questions (replacing earlier ones) in a new generation.
+
+        A question is kept when at least one gold item resolves to a passage of this index;
+        an empty list clears the training questions. When questions are given but none
+        resolves, nothing is published: the earlier training questions stay.
+        """
+        started = time.perf_counter()
+        report = LearnReport()
+        if current_generation(self.index_dir) is None:
+            raise QAIndexError(f"no index at {self.index_dir}: build one before storing training questions")
+        tmp, manifest = self._start(fresh=False)
+        try:
+            store = Store(tmp / "passages.sqlite")
+            store.unsynced()
+            keys = store.passage_keys({g["doc"] for q in questions for g in q.gold})
+            articles: dict[str, set] = {}
+            for _, doc_id, article, _ in keys:
+                articles.setdefault(doc_id, set()).add(article)
+            kept = []
+            for q in questions:
+                found = [g for g in q.gold if g["doc"] in articles
+                         and ("article" not in g or g["article"] in articles[g["doc"]])]
+                if found:
+                    kept.append(q)
+                else:
+                    report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc'] if q.gold else 'no gold'})")
+            if questions and not kept:
+                store.close()
+                shutil.rmtree(tmp, ignore_errors=True)
+                report.seconds = time.perf_counter() - started
+                return report
+            vectors = []
+            batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
+            for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
+                vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
+            store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
+            store.close()
+            manifest.update({"training_questions": len(kept), "updated": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+            _publish(self.index_dir, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        report.learned = len(kept)
         report.seconds = time.perf_counter() - started
         return report
 

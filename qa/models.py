@@ -46,6 +46,7 @@ class Passage:
     date: Optional[str] = None
     source: Optional[str] = None
     position: int = 0
+    id: Optional[int] = None  # row id in the index (also the FAISS / BM25 id); None before indexing
 
     @property
     def citation(self) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .embedders import Embedder
 from .index import LoadedIndex
+from .learned import LearnedSignals, Neighbour
 from .lexical import tokenize, weighted_terms
 from .models import Hit
 from .references import EFFECTIVE_CLAUSE, article_reference, asks_effective_date
@@ -64,6 +65,14 @@ class SearchSettings:
     normalise_languages: bool = False
     lookups: bool = True  # direct article / commencement-clause lookup
     w_title_zh: float = 0.5  # title signal for Chinese questions (w_title is for the others)
+    # Learned from the index's training questions (qa index learn); no effect without them.
+    # Chosen on the even-id half of STARD dev by scripts/stard_levers.py.
+    w_law_prior: float = 0.3
+    w_neighbour_doc: float = 2.0
+    w_neighbour_law: float = 0.3
+    neighbours: int = 10
+    neighbour_floor: float = 0.8  # similarity a training question must exceed to vote (e5 rates unrelated ≈0.8)
+    skip_identical_training: bool = False  # for tuning on the training questions themselves
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_MODES:
@@ -78,6 +87,7 @@ class SearchResult:
     laws: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     query_vector: Optional[np.ndarray] = None
+    neighbours: list[Neighbour] = field(default_factory=list)
 
 
 def _ranks(pairs: Sequence[tuple[int, float]]) -> dict[int, tuple[int, float]]:
@@ -95,6 +105,8 @@ class Retriever:
         self._doc_titles: Optional[dict[str, str]] = None
         self._title_set: Optional[set[str]] = None
         self._chars: Optional[tuple[dict[str, set[str]], dict[str, set[str]]]] = None
+        self._learned: Optional[LearnedSignals] = None
+        self._learned_loaded = False
         vocab = set(index.lexical._vocab) if index.lexical else set()
         self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None)
 
@@ -175,6 +187,14 @@ class Retriever:
             found.extend(t for t in translation.laws if t in self._known_titles() and t not in found)
         return found
 
+    @property
+    def learned(self) -> Optional[LearnedSignals]:
+        """The index's training questions, resolved once (None when it carries none)."""
+        if not self._learned_loaded:
+            self._learned = LearnedSignals.from_store(self.index.store)
+            self._learned_loaded = True
+        return self._learned
+
     # ---------------------------------------------------------------- signals
     def _dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         if self.index.vectors.ntotal == 0:
@@ -232,6 +252,12 @@ class Retriever:
         if laws and w_title:
             signals.append((w_title, self._scoped_dense(vectors[-1] if len(vectors) > 1 else vectors[0], laws), None))
         fused = self._fuse(signals, s)
+        neighbours: list[Neighbour] = []
+        if (s.w_law_prior or s.w_neighbour_doc or s.w_neighbour_law) and self.learned is not None:
+            fused, neighbours = self.learned.rerank(
+                fused, self.index.store.titles_of(pid for pid, _ in fused), vectors[0], s.w_law_prior,
+                s.w_neighbour_doc, s.w_neighbour_law, s.neighbours, s.neighbour_floor,
+                skip=query if s.skip_identical_training else None)
         article = article_reference(query) if s.lookups else None
         if article:
             fused = self._lookup_first(fused, article, laws)
@@ -258,7 +284,7 @@ class Retriever:
                 break
         timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
         return SearchResult(hits=hits, translation=translation, article=article, laws=laws, timings=timings,
-                            query_vector=vectors[0])
+                            query_vector=vectors[0], neighbours=neighbours)
 
     def _fuse(self, signals, s: SearchSettings) -> list[tuple[int, float]]:
         """Weighted RRF (or min-max score sum), normalised per passage language.

@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, position);
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article);
+CREATE TABLE IF NOT EXISTS training_questions (
+    position INTEGER PRIMARY KEY, id TEXT NOT NULL, question TEXT NOT NULL, gold TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
 """
 _PASSAGE_COLUMNS = ("p.id, p.doc_id, p.position, p.part, p.article, p.headings, p.text, "
                     "d.title, d.kind, d.language, d.date, d.source")
@@ -73,7 +77,25 @@ class Store:
             self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             return ids
 
+    def set_training_questions(self, rows: Sequence[tuple[str, str, list, np.ndarray]]) -> None:
+        """Replace the training questions: (id, question, gold items, query vector) each."""
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM training_questions")
+            self._db.executemany(
+                "INSERT INTO training_questions (id, question, gold, vector) VALUES (?, ?, ?, ?)",
+                [(qid, q, json.dumps(gold, ensure_ascii=False), np.asarray(v, dtype=np.float32).tobytes())
+                 for qid, q, gold, v in rows])
+
     # -------------------------------------------------------------- reads
+    def training_questions(self) -> list[tuple[str, str, str, bytes]]:
+        with self._lock:
+            return list(self._db.execute("SELECT id, question, gold, vector FROM training_questions ORDER BY position"))
+
+    def passage_keys(self, doc_ids: Iterable[str]) -> list[tuple[int, str, Optional[str], str]]:
+        """(passage id, doc id, article, title) of every passage of these documents."""
+        return self._rows_in("SELECT p.id, p.doc_id, p.article, d.title FROM passages p "
+                             "JOIN documents d ON d.id = p.doc_id WHERE p.doc_id IN ({marks})", doc_ids)
+
     def has_document(self, doc_id: str) -> bool:
         with self._lock:
             return self._db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
@@ -95,19 +117,24 @@ class Store:
     def _passage(row) -> Passage:
         pid, doc_id, position, part, article, headings, text, title, kind, language, date, source = row
         return Passage(doc_id=doc_id, title=title, text=text, article=article, headings=json.loads(headings),
-                       part=part, kind=kind, language=language, date=date, source=source, position=position)
+                       part=part, kind=kind, language=language, date=date, source=source, position=position,
+                       id=pid)
 
-    def _rows_for_ids(self, columns: str, ids: Iterable[int]) -> list[tuple]:
-        """Rows of passages ⋈ documents for many passage ids (SQLite caps parameters, so in chunks)."""
-        ids = [int(i) for i in ids]
+    def _rows_in(self, query: str, values: Iterable) -> list[tuple]:
+        """Rows of ``query`` (with one ``{marks}`` placeholder for an IN list) for many values, in
+        chunks: SQLite caps the number of parameters."""
+        values = list(values)
         rows: list[tuple] = []
         with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                q = (f"SELECT {columns} FROM passages p JOIN documents d ON d.id = p.doc_id "
-                     f"WHERE p.id IN ({','.join('?' * len(chunk))})")
-                rows.extend(self._db.execute(q, chunk))
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                rows.extend(self._db.execute(query.format(marks=",".join("?" * len(chunk))), chunk))
         return rows
+
+    def _rows_for_ids(self, columns: str, ids: Iterable[int]) -> list[tuple]:
+        """Rows of passages ⋈ documents for many passage ids."""
+        return self._rows_in(f"SELECT {columns} FROM passages p JOIN documents d ON d.id = p.doc_id "
+                             "WHERE p.id IN ({marks})", (int(i) for i in ids))
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         return {row[0]: self._passage(row) for row in self._rows_for_ids(_PASSAGE_COLUMNS, ids)}
@@ -157,6 +184,9 @@ class Store:
             rows = list(self._db.execute("SELECT id, tokens FROM passages ORDER BY id"))
         for pid, tokens in rows:
             yield pid, json.loads(tokens)
+
+    def titles_of(self, ids: Iterable[int]) -> dict[int, str]:
+        return dict(self._rows_for_ids("p.id, d.title", ids))
 
     def titles(self) -> dict[str, str]:
         with self._lock:

@@ -1,109 +1,261 @@
-"""STARD levers measured on a held-out half of the dev questions (train = even ids, validate = odd).
+"""STARD levers, each measured on its own: learned on the training half, reported on the validation half.
 
-    python scripts/stard_levers.py --index /work/ix/stard ../shared/bench/stard/queries-dev.jsonl
+    python scripts/split_questions.py ../shared/bench/stard/queries-dev.jsonl --out /work/ix/split
+    qa index learn /work/ix/split/queries-dev.train.jsonl --index /work/ix/stard-learn
+    python scripts/stard_levers.py --index /work/ix/stard-learn \
+        /work/ix/split/queries-dev.train.jsonl /work/ix/split/queries-dev.valid.jsonl
 
-Levers that need no re-embedding, applied to the fused top-200 of each question:
-- law prior: passages of laws that training questions often cite get a bonus;
-- question neighbours: gold articles (and laws) of the most similar training questions get a bonus.
-Weights are chosen on the training half and reported on the validation half. A measurement script,
-not product code: it prints numbers for docs/benchmarks.md.
+Recall is the shared README's: the share of a question's gold articles in the top k, averaged.
+Every lever re-ranks or re-scores the same candidates: the unlearned product search, top 300.
+Weights are chosen on the training half (a training question never sees its own answer) and
+reported once on the validation half. A measurement script, not product code: it prints the
+numbers in docs/benchmarks.md.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
-from collections import Counter
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from qa import Assistant, SearchSettings
 from qa.evaluation import BASELINES, load_questions
+from qa.lexical import LexicalIndex, tokenize, weighted_terms
+
+POOL = 300
+_D = SearchSettings()
+PRODUCT = (_D.w_law_prior, _D.w_neighbour_doc, _D.w_neighbour_law, _D.neighbours, _D.neighbour_floor)
+UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9]+")
+
+
+@dataclass
+class Case:
+    question: str
+    gold: set[str]
+    train: bool
+    vector: np.ndarray
+    pool: list[tuple[int, float]]  # (passage id, fused score), unlearned
+    dense: dict[int, float]
+    lexical: dict[int, float]
 
 
 def metrics(rankings: list[list[str]], golds: list[set[str]]) -> dict:
     out = {}
     for k in (10, 100):
         out[f"R@{k}"] = np.mean([len(set(r[:k]) & g) / len(g) for r, g in zip(rankings, golds)])
-        out[f"hit@{k}"] = np.mean([bool(set(r[:k]) & g) for r, g in zip(rankings, golds)])
     out["MRR@10"] = np.mean([next((1 / (i + 1) for i, d in enumerate(r[:10]) if d in g), 0.0)
                              for r, g in zip(rankings, golds)])
     return {k: round(float(v), 3) for k, v in out.items()}
 
 
-def rerank(cands: list[tuple[str, str, float]], bonus) -> list[str]:
-    """cands: (doc id, law, fused score) → doc ids re-sorted by score + bonus(doc, law)."""
-    scored = sorted(((s + bonus(d, law), d) for d, law, s in cands), reverse=True)
-    return list(dict.fromkeys(d for _, d in scored))
+class Bench:
+    def __init__(self, index: str, train: Path, valid: Path):
+        self.assistant = Assistant.open(index)
+        self.retriever = self.assistant.retriever
+        self.learned = self.retriever.learned
+        if self.learned is None:
+            raise SystemExit(f"{index} carries no training questions: run `qa index learn {train} --index {index}`")
+        self.store = self.retriever.index.store
+        items = [(q, True) for q in load_questions(train)] + [(q, False) for q in load_questions(valid)]
+        vectors = self.assistant.embedder.embed_queries([q["question"] for q, _ in items])
+        self.cases: list[Case] = []
+        for (q, is_train), vec in zip(items, vectors):
+            hits = self.retriever.search(q["question"], POOL, settings=UNLEARNED).hits
+            self.cases.append(Case(q["question"], {g["doc"] for g in q["gold"]}, is_train, vec,
+                                   [(h.passage.id, h.score) for h in hits],
+                                   {h.passage.id: h.dense for h in hits if h.dense is not None},
+                                   {h.passage.id: h.lexical for h in hits if h.lexical is not None}))
+        pids = {pid for c in self.cases for pid, _ in c.pool} | set(self.learned.law_of_passage)
+        self.doc_of = self.store.doc_ids_of(pids)
+        self.law_of = self.store.titles_of(pids)
+
+    def split(self, train: bool) -> list[Case]:
+        return [c for c in self.cases if c.train == train]
+
+    def docs(self, ranking) -> list[str]:
+        missing = [pid for pid, _ in ranking if pid not in self.doc_of]
+        if missing:
+            self.doc_of.update(self.store.doc_ids_of(missing))
+        return list(dict.fromkeys(self.doc_of[pid] for pid, _ in ranking))
+
+    def score(self, cases: list[Case], rank_fn) -> dict:
+        return metrics([self.docs(rank_fn(c)) for c in cases], [c.gold for c in cases])
+
+    # ------------------------------------------------------------ learned (the product's code)
+    def learned_rank(self, c: Case, w) -> list[tuple[int, float]]:
+        w_prior, w_doc, w_law, k, floor = w
+        ranked, _ = self.learned.rerank(c.pool, self.law_of, c.vector, w_prior, w_doc, w_law, k, floor,
+                                        skip=c.question if c.train else None)
+        return ranked
+
+    # ------------------------------------------------------------ dense pseudo-relevance feedback
+    def dense_prf(self, c: Case, m: int, beta: float) -> list[tuple[int, float]]:
+        first = self.retriever._dense(c.vector, 100)
+        if m:
+            top = self.retriever.index.vectors.reconstruct_batch(np.asarray([p for p, _ in first[:m]], dtype=np.int64))
+            vec = c.vector + beta * top.mean(axis=0)
+            first = self.retriever._dense(vec / np.linalg.norm(vec), 100)
+        return first
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """Overlapping character bigrams for Chinese runs, lower-cased words otherwise."""
+    out: list[str] = []
+    for run in _CJK.findall(text):
+        if "\u3400" <= run[0] <= "\u9fff":
+            out.extend(run[i:i + 2] for i in range(max(1, len(run) - 1)))
+        else:
+            out.append(run.lower())
+    return out
+
+
+def expansions_from(cases: list[Case], store) -> dict[str, list[tuple[str, float]]]:
+    """Lay-to-legal term associations: question term → terms frequent in its gold articles but
+    rare elsewhere (co-occurrence over the training pairs, scaled by the term's own frequency)."""
+    gold_tokens: dict[str, set[str]] = defaultdict(set)
+    keys = store.passage_keys({d for c in cases for d in c.gold})
+    for p in store.passages([pid for pid, *_ in keys]).values():
+        gold_tokens[p.doc_id].update(tokenize(p.text))
+    pair: Counter = Counter()
+    q_count: Counter = Counter()
+    g_count: Counter = Counter()
+    for c in cases:
+        q_terms = set(tokenize(c.question))
+        g_terms = set().union(*(gold_tokens.get(d, set()) for d in c.gold)) - q_terms
+        q_count.update(q_terms)
+        g_count.update(g_terms)
+        pair.update(itertools.product(q_terms, g_terms))
+    n = len(cases)
+    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for (t, u), c in pair.items():
+        if c >= 2:
+            lift = c * n / (q_count[t] * g_count[u])
+            if lift >= 3:
+                out[t].append((u, (c / q_count[t]) * math.log(lift)))
+    return {t: sorted(v, key=lambda x: -x[1])[:5] for t, v in out.items()}
+
+
+def ltr(bench: Bench, w_learned) -> tuple[dict, dict]:
+    """Logistic regression over cheap per-candidate features, trained on the training half."""
+    from sklearn.linear_model import LogisticRegression
+
+    def features(c: Case):
+        ranked_bonus = dict(bench.learned_rank(c, (1.0, 0, 0, 0, 0)))  # law prior alone, unscaled below
+        neighbour_doc = dict(bench.learned_rank(c, (0, 1.0, 0, *w_learned[3:])))
+        neighbour_law = dict(bench.learned_rank(c, (0, 0, 1.0, *w_learned[3:])))
+        base = dict(c.pool)
+        top = c.pool[0][1] if c.pool else 1.0
+        pids = list(dict.fromkeys([p for p, _ in c.pool] + list(neighbour_doc)))
+        lex_top = max(c.lexical.values(), default=1.0) or 1.0
+        rows = []
+        for rank, pid in enumerate(pids):
+            b = base.get(pid, 0.0)
+            rows.append([b / top, c.dense.get(pid, 0.0), c.lexical.get(pid, 0.0) / lex_top,
+                         (ranked_bonus.get(pid, b) - b) / top, (neighbour_doc.get(pid, b) - b) / top,
+                         (neighbour_law.get(pid, b) - b) / top, 1.0 / (1 + rank)])
+        return pids, np.asarray(rows, dtype=np.float32)
+
+    X, y = [], []
+    for c in bench.split(True):
+        pids, f = features(c)
+        X.append(f)
+        y.extend(bench.doc_of.get(p) in c.gold for p in pids)
+    model = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced").fit(np.vstack(X), np.asarray(y))
+
+    def rank(c: Case):
+        pids, f = features(c)
+        s = model.decision_function(f)
+        return [(pids[i], float(s[i])) for i in np.argsort(-s)]
+
+    names = ["fused", "dense", "bm25", "law prior", "neighbour doc", "neighbour law", "1/rank"]
+    return bench.score(bench.split(False), rank), dict(zip(names, np.round(model.coef_[0], 2).tolist()))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("questions")
+    ap.add_argument("train", type=Path)
+    ap.add_argument("valid", type=Path)
     ap.add_argument("--index", required=True)
-    ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
-    assistant = Assistant.open(args.index)
-    retriever = assistant.retriever
-    items = load_questions(Path(args.questions))[: args.limit]
-    golds = [{g["doc"] for g in q["gold"]} for q in items]
-    train = [i for i, q in enumerate(items) if int(q["id"]) % 2 == 0]
-    valid = [i for i, q in enumerate(items) if int(q["id"]) % 2 == 1]
-    law_of_doc: dict[str, str] = {}
+    started = time.perf_counter()
+    bench = Bench(args.index, args.train, args.valid)
+    train, valid = bench.split(True), bench.split(False)
+    print(f"{len(train)} training / {len(valid)} validation questions; pool {POOL}; "
+          f"{time.perf_counter() - started:.0f}s to search")
 
-    def run(settings: SearchSettings | None):
-        out = []
-        for q in items:
-            hits = retriever.search(q["question"], 200, settings=settings).hits
-            for h in hits:
-                law_of_doc[h.passage.doc_id] = h.passage.title
-            out.append([(h.passage.doc_id, h.passage.title, h.score) for h in hits])
-        return out
+    def row(label, result, extra=""):
+        print(f"{label:<44} valid {result}  {extra}")
 
-    systems = {"bm25": run(BASELINES["bm25"]), "dense": run(BASELINES["dense"]),
-               "rrf": run(SearchSettings(fusion="rrf")), "chosen": run(None)}
-    pick = lambda idx, ranks: ([ranks[i] for i in idx], [golds[i] for i in idx])  # noqa: E731
-    for name, cands in systems.items():
-        ranks = [list(dict.fromkeys(d for d, _, _ in c)) for c in cands]
-        print(f"{name:<28} all {metrics(ranks, golds)}  valid {metrics(*pick(valid, ranks))}")
+    # Baselines on the same index.
+    for name, settings in [("bm25 (jieba)", BASELINES["bm25"]), ("dense", BASELINES["dense"]),
+                           ("rrf (bm25 + dense)", replace(BASELINES["bm25"], w_dense=1.0, fusion="rrf"))]:
+        row(name, metrics([bench.docs([(h.passage.id, h.score) for h in
+                                       bench.retriever.search(c.question, 100, settings=settings).hits])
+                           for c in valid], [c.gold for c in valid]))
+    row("product, unlearned", bench.score(valid, lambda c: c.pool))
 
-    # Law prior from the training half.
-    store_titles = assistant.retriever.index.store.titles()
-    law_counts = Counter(store_titles.get(d, law_of_doc.get(d, "")) for i in train for d in golds[i])
-    top = max(law_counts.values())
-    prior = {law: math.log1p(c) / math.log1p(top) for law, c in law_counts.items()}
+    # Learned signals: grid on the training half.
+    grid = list(itertools.product((0, 0.1, 0.3, 0.5), (0, 0.5, 1.0, 2.0), (0, 0.1, 0.3), (10, 20),
+                                  (0.0, 0.8, 0.85, 0.9)))
+    scored = {w: bench.score(train, lambda c, w=w: bench.learned_rank(c, w))["R@10"] for w in grid}
+    best = max(grid, key=lambda w: (scored[w], -sum(w[:3])))
+    prior_only = max((w for w in grid if w[1] == w[2] == 0), key=scored.get)
+    neigh_only = max((w for w in grid if w[0] == 0), key=scored.get)
+    for label, w in [("+ law prior", prior_only), ("+ question neighbours", neigh_only), ("+ both", best),
+                     ("+ both, product defaults", PRODUCT)]:
+        row(label, bench.score(valid, lambda c, w=w: bench.learned_rank(c, w)), f"weights {w} (train R@10 "
+            f"{scored.get(w, bench.score(train, lambda c, w=w: bench.learned_rank(c, w))['R@10'])})")
 
-    # Neighbouring training questions.
-    vecs = assistant.embedder.embed_queries([q["question"] for q in items])
-    train_vecs = vecs[train]
+    for floor in sorted({w[4] for w in grid}):
+        w = max((w for w in grid if w[4] == floor), key=lambda w: (scored[w], -sum(w[:3])))
+        row(f"  both, neighbour floor {floor}", bench.score(valid, lambda c, w=w: bench.learned_rank(c, w)),
+            f"weights {w} (train R@10 {scored[w]})")
 
-    def neighbour_bonus(i: int, w_doc: float, w_law: float, k: int = 10):
-        sims = train_vecs @ vecs[i]
-        order = [j for j in np.argsort(-sims)[: k + 1] if train[j] != i][:k]
-        doc_b: Counter = Counter()
-        law_b: Counter = Counter()
-        for j in order:
-            for d in golds[train[j]]:
-                doc_b[d] += float(sims[j])
-                law_b[store_titles.get(d, law_of_doc.get(d, ""))] += float(sims[j])
-        norm = max(law_b.values()) if law_b else 1.0
-        return lambda d, law: w_doc * doc_b.get(d, 0.0) / k + w_law * law_b.get(law, 0.0) / norm
+    # Dense pseudo-relevance feedback (dense signal alone, chosen on train).
+    prf_grid = [(m, b) for m in (0, 3, 5, 10) for b in (0.3, 0.6, 1.0)]
+    prf_best = max(prf_grid, key=lambda mb: bench.score(train, lambda c: bench.dense_prf(c, *mb))["R@10"])
+    row("dense alone", bench.score(valid, lambda c: bench.dense_prf(c, 0, 0)))
+    row("dense + pseudo-relevance feedback", bench.score(valid, lambda c: bench.dense_prf(c, *prf_best)),
+        f"(m, beta) {prf_best}, chosen on train")
+    prf_on = max((mb for mb in prf_grid if mb[0]), key=lambda mb: bench.score(train, lambda c: bench.dense_prf(c, *mb))["R@10"])
+    row("dense + feedback, best non-zero on train", bench.score(valid, lambda c: bench.dense_prf(c, *prf_on)),
+        f"(m, beta) {prf_on}")
 
-    base = systems["chosen"]
-    scale = np.median([c[0][2] for c in base if c]) or 1.0  # fused scores' typical top value
+    # Tokenisation: character bigrams instead of jieba search mode (BM25 alone).
+    t = time.perf_counter()
+    ids = [pid for pid, _ in bench.store.all_tokens()]
+    passages = bench.store.passages(ids)
+    bigrams = LexicalIndex.build([bigram_tokens(passages[i].embedding_text) for i in ids], ids)
+    jieba_index = bench.retriever.index.lexical
+    row("bm25 jieba search mode", bench.score(valid, lambda c: jieba_index.top(weighted_terms(c.question), 100)))
+    row("bm25 character bigrams", bench.score(valid, lambda c: bigrams.top(Counter(bigram_tokens(c.question)), 100)),
+        f"(index built in {time.perf_counter() - t:.0f}s)")
 
-    def evaluate(idx, w_prior, w_doc, w_law):
-        ranks = []
-        for i in idx:
-            nb = neighbour_bonus(i, w_doc, w_law) if (w_doc or w_law) else (lambda d, law: 0.0)
-            ranks.append(rerank(base[i], lambda d, law: scale * (w_prior * prior.get(law, 0.0) + nb(d, law))))
-        return metrics(ranks, [golds[i] for i in idx])
+    # Lay-to-legal expansion learned from the training pairs (BM25 alone).
+    expansions = expansions_from(train, bench.store)
 
-    grid = [(wp, wd, wl) for wp in (0, 0.1, 0.3) for wd in (0, 0.5, 1.0) for wl in (0, 0.1, 0.3)]
-    best = max(grid, key=lambda w: evaluate(train, *w)["R@10"])
-    for label, w in [("+ law prior", (best[0], 0, 0)), ("+ question neighbours", (0, best[1], best[2])),
-                     ("+ both (chosen on train)", best)]:
-        print(f"{label:<28} weights {w}  valid {evaluate(valid, *w)}")
+    def expanded(c: Case, weight: float):
+        terms = weighted_terms(c.question)
+        for term in list(terms):
+            for u, s in expansions.get(term, []):
+                terms[u] = terms.get(u, 0.0) + weight * s
+        return jieba_index.top(terms, 100)
+
+    w_exp = max((0.1, 0.3, 0.6, 1.0), key=lambda w: bench.score(train, lambda c: expanded(c, w))["R@10"])
+    row("bm25 + lay-to-legal expansion", bench.score(valid, lambda c: expanded(c, w_exp)),
+        f"weight {w_exp}, {len(expansions)} question terms with expansions")
+
+    # Learning to rank over cheap features.
+    result, coefs = ltr(bench, best)
+    row("learning to rank (logistic regression)", result, f"coefficients {coefs}")
+    print(f"total {time.perf_counter() - started:.0f}s")
 
 
 if __name__ == "__main__":

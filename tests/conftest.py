@@ -66,9 +66,8 @@ def repo_index(tmp_path_factory) -> Path:
 def repo_assistant(repo_index):
     from qa import Assistant
 
-    assistant = Assistant.open(repo_index)
-    yield assistant
-    assistant.close()
+    with Assistant.open(repo_index) as assistant:
+        yield assistant
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +95,8 @@ def slice_index(slice_corpus, tmp_path_factory) -> Path:
 def slice_assistant(slice_index):
     from qa import Assistant
 
-    assistant = Assistant.open(slice_index)
-    yield assistant
-    assistant.close()
+    with Assistant.open(slice_index) as assistant:
+        yield assistant
 
 
 @pytest.fixture()

@@ -30,7 +30,7 @@ COMMANDS = list(walk(cli))
 
 def test_command_tree_is_the_documented_one():
     assert sorted(" ".join(p) for p, _ in COMMANDS) == \
-        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index remove", "search"]
+        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index learn", "index remove", "search"]
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
@@ -189,4 +189,5 @@ def test_search_explain(repo_index):
     result = run("search", "When do the regulations take effect?", "-k", "2", "--explain", "--json",
                  "--index", repo_index)
     data = json.loads(result.stdout)
-    assert set(data) == {"hits", "translation", "translated_query", "article", "laws"} and len(data["hits"]) == 2
+    assert set(data) == {"hits", "translation", "translated_query", "article", "laws", "neighbours"}
+    assert len(data["hits"]) == 2 and data["neighbours"] == []  # this index carries no training questions

