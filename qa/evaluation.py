@@ -93,6 +93,7 @@ def run_system(assistant, items: Sequence[dict], settings: Optional[SearchSettin
             row["verbatim"] = all(q in c.hit.passage.text for c in answer.citations for q in c.quotes)
             row["answer"] = answer.text
         rows.append(row)
+
     def summary(sub):
         return summarise([r["rank"] for r in sub], [r["latency_ms"] for r in sub], [r["gold_ranks"] for r in sub])
 

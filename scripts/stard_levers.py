@@ -18,6 +18,7 @@ import itertools
 import math
 import re
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -103,6 +104,16 @@ class Bench:
             vec = c.vector + beta * top.mean(axis=0)
             first = self.retriever._dense(vec / np.linalg.norm(vec), 100)
         return first
+
+
+_FILLER_HEAD = re.compile(r"^(请问|你好|您好|我想(问|咨询|了解|知道)(一下)?|想问一下)[，,、：:\s]*")
+_FILLER_TAIL = re.compile(r"(吗|呢|啊|吧)?[？?。！!\s]*$")
+
+
+def normalise_query(text: str) -> str:
+    """NFKC, and the courtesy / question-particle wrapping of lay questions taken off."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    return _FILLER_TAIL.sub("", _FILLER_HEAD.sub("", text)) or text
 
 
 def bigram_tokens(text: str) -> list[str]:
@@ -200,6 +211,14 @@ def main() -> None:
                                        bench.retriever.search(c.question, 100, settings=settings).hits])
                            for c in valid], [c.gold for c in valid]))
     row("product, unlearned", bench.score(valid, lambda c: c.pool))
+    def normalised(c: Case):
+        return [(h.passage.id, h.score) for h in
+                bench.retriever.search(normalise_query(c.question), 100, settings=UNLEARNED).hits]
+
+    changed = sum(normalise_query(c.question) != c.question for c in valid)
+    row("product, unlearned, normalised queries", bench.score(valid, normalised),
+        f"({changed} of {len(valid)} questions changed; train {bench.score(train, lambda c: c.pool)} → "
+        f"{bench.score(train, normalised)})")
 
     # Learned signals: grid on the training half.
     grid = list(itertools.product((0, 0.1, 0.3, 0.5), (0, 0.5, 1.0, 2.0), (0, 0.1, 0.3), (10, 20),
