@@ -26,7 +26,7 @@ from . import __version__
 from .chunking import chunk
 from .embedders import Embedder
 from .lexical import LexicalIndex, tokenize
-from .learned import TrainingQuestion
+from .learned import TrainingQuestion, gold_resolver
 from .loaders import LoadError, load_sources
 from .models import Document
 from .progress import ProgressFn, track
@@ -236,18 +236,13 @@ class IndexWriter:
         try:
             store = Store(tmp / "passages.sqlite")
             store.unsynced()
-            keys = store.passage_keys({g["doc"] for q in questions for g in q.gold})
-            articles: dict[str, set] = {}
-            for _, doc_id, article, _ in keys:
-                articles.setdefault(doc_id, set()).add(article)
+            resolve = gold_resolver(store, questions)
             kept = []
             for q in questions:
-                found = [g for g in q.gold if g["doc"] in articles
-                         and ("article" not in g or g["article"] in articles[g["doc"]])]
-                if found:
+                if resolve(q.gold):
                     kept.append(q)
                 else:
-                    report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc'] if q.gold else 'no gold'})")
+                    report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
             if questions and not kept:
                 store.close()
                 shutil.rmtree(tmp, ignore_errors=True)

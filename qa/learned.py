@@ -54,24 +54,15 @@ class LearnedSignals:
             return None
         questions = [TrainingQuestion(question=q, gold=json.loads(g), id=qid) for qid, q, g, _ in rows]
         vectors = np.stack([np.frombuffer(v, dtype=np.float32) for *_, v in rows])
-        keys = store.passage_keys({g["doc"] for q in questions for g in q.gold})
-        by_doc: dict[str, list[tuple[int, Optional[str], str]]] = defaultdict(list)
-        for pid, doc_id, article, title in keys:
-            by_doc[doc_id].append((pid, article, title))
+        resolve = gold_resolver(store, questions)
         gold_passages: list[list[int]] = []
         law_of_passage: dict[int, str] = {}
         law_counts: Counter = Counter()
         for q in questions:
-            pids: list[int] = []
-            laws: set[str] = set()
-            for g in q.gold:
-                for pid, article, title in by_doc.get(g["doc"], []):
-                    if "article" not in g or g["article"] == article:
-                        pids.append(pid)
-                        law_of_passage[pid] = title
-                        laws.add(title)
-            gold_passages.append(pids)
-            law_counts.update(laws)
+            found = resolve(q.gold)
+            gold_passages.append([pid for pid, _ in found])
+            law_of_passage.update(found)
+            law_counts.update({title for _, title in found})
         top = max(law_counts.values(), default=0)
         prior = {law: math.log1p(c) / math.log1p(top) for law, c in law_counts.items()} if top else {}
         return cls(questions, vectors, gold_passages, law_of_passage, prior,
@@ -128,6 +119,22 @@ class LearnedSignals:
 
         ranked = sorted(((pid, score + scale * bonus(pid)) for pid, score in scores.items()), key=lambda kv: -kv[1])
         return ranked, [Neighbour(self.questions[i].question, sim) for i, sim in near]
+
+
+def gold_resolver(store, questions: Sequence[TrainingQuestion]):
+    """A function: gold items → (passage id, law title) of the passages they point at in ``store``.
+
+    ``{"doc"}`` means every passage of the document, ``{"doc", "article"}`` that article's passages.
+    One query for all the questions' documents.
+    """
+    by_doc: dict[str, list[tuple[int, Optional[str], str]]] = defaultdict(list)
+    for pid, doc_id, article, title in store.passage_keys({g["doc"] for q in questions for g in q.gold}):
+        by_doc[doc_id].append((pid, article, title))
+
+    def resolve(gold: Sequence[dict]) -> list[tuple[int, str]]:
+        return [(pid, title) for g in gold for pid, article, title in by_doc.get(g["doc"], [])
+                if "article" not in g or g["article"] == article]
+    return resolve
 
 
 def parse_training_items(items: Sequence[dict]) -> list[TrainingQuestion]:
