@@ -68,9 +68,6 @@ class LearnedSignals:
         return cls(questions, vectors, gold_passages, law_of_passage, prior,
                    {q.question.strip(): i for i, q in enumerate(questions)})
 
-    def __len__(self) -> int:
-        return len(self.questions)
-
     def neighbours(self, vector: np.ndarray, k: int, skip: Optional[str] = None) -> list[tuple[int, float]]:
         """(question index, cosine similarity) of the ``k`` most similar training questions.
 
