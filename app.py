@@ -31,12 +31,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from qa import QAIndexError
     from qa.assistant import DEFAULT_CORPUS, Assistant, default_index_dir
-    from qa.index import current_generation
     from qa.webapp import build_app, launch, warm_up
 
     index_dir = args.index or default_index_dir()
     started = time.perf_counter()
-    if current_generation(index_dir) is None:
+    if not Assistant.exists(index_dir):
         print(f"No index at {index_dir} yet: building it from {args.corpus or DEFAULT_CORPUS} (first run)…",
               flush=True)
     try:

@@ -13,8 +13,9 @@ from typing import Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .evaluation import load_questions
-from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, QAIndexError, current_generation,
-                    embedder_mismatch)
+from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
+                    generation_name, read_manifest, verify)
+from .integrity import QAIndexError, VerifyReport, no_index
 from .learned import parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
@@ -56,8 +57,7 @@ class Assistant:
         assistant = cls(index_dir, **kwargs)
         if current_generation(assistant.index_dir) is None:
             if build_from is None:
-                raise QAIndexError(f"no index at {assistant.index_dir}: build one with "
-                                  f"`qa index build SRC... --index {assistant.index_dir}`")
+                raise no_index(assistant.index_dir)
             assistant.build(build_from, show_progress=show_progress, progress=progress)
         assistant._load()
         return assistant
@@ -79,9 +79,12 @@ class Assistant:
 
     @property
     def manifest(self) -> dict:
-        from .index import read_manifest
-
         return read_manifest(self.index_dir)
+
+    @classmethod
+    def exists(cls, index_dir: str | Path | None = None) -> bool:
+        """Whether ``index_dir`` (default: the default index) holds a published index."""
+        return current_generation(Path(index_dir) if index_dir is not None else default_index_dir()) is not None
 
     def _load(self) -> None:
         with self._lock:
@@ -97,9 +100,15 @@ class Assistant:
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._load()
-        return self._retriever
+        """The retriever over the live generation; a change published by another process (the CLI
+        beside the app) is picked up here, on the next request, at the cost of one small file read."""
+        retriever = self._retriever
+        if retriever is None or retriever.index.path.name != generation_name(self.index_dir):
+            with self._lock:
+                if self._retriever is None or self._retriever.index.path.name != generation_name(self.index_dir):
+                    self._load()
+                retriever = self._retriever
+        return retriever
 
     @property
     def reader(self):
@@ -108,21 +117,32 @@ class Assistant:
         return self._reader
 
     # ---------------------------------------------------------------- writes
-    def _writer(self, show_progress: bool, progress) -> IndexWriter:
-        return IndexWriter(self.index_dir, self.embedder, show_progress=show_progress, progress=progress)
+    def _writer(self, show_progress: bool, progress, **options) -> IndexWriter:
+        return IndexWriter(self.index_dir, self.embedder, show_progress=show_progress, progress=progress, **options)
 
-    def build(self, sources: Sequence[str | Path], show_progress: bool = True, progress=None) -> BuildReport:
-        """(Re)build the index from scratch; the old one stays live until the new one is complete."""
+    def build(self, sources: Sequence[str | Path], show_progress: bool = True, progress=None,
+              max_passages: Optional[int] = None, allow_private_urls: Optional[bool] = None) -> BuildReport:
+        """(Re)build the index from scratch; the old one stays live until the new one is complete.
+
+        ``max_passages`` caps the passages of one document (default 2,000 or $QA_MAX_PASSAGES);
+        ``allow_private_urls`` lets URLs reach loopback and private addresses (default: refused).
+        """
         with self._lock:
-            report = self._writer(show_progress, progress).apply([str(s) for s in sources], fresh=True)
+            report = self._writer(show_progress, progress, max_passages=max_passages,
+                                  allow_private_urls=allow_private_urls).apply([str(s) for s in sources], fresh=True)
             self._reload_if_open()
             return report
 
-    def add(self, sources: Sequence[str | Path] | str, show_progress: bool = True, progress=None) -> BuildReport:
-        """Add (or replace) documents incrementally: untouched documents are not re-embedded."""
+    def add(self, sources: Sequence[str | Path] | str, show_progress: bool = True, progress=None,
+            max_passages: Optional[int] = None, allow_private_urls: Optional[bool] = None) -> BuildReport:
+        """Add (or replace) documents incrementally: untouched documents are not re-embedded.
+
+        Each input fails alone (``report.skipped`` names it and why); the others are indexed.
+        """
         sources = [sources] if isinstance(sources, (str, Path)) else sources
         with self._lock:
-            report = self._writer(show_progress, progress).apply([str(s) for s in sources])
+            report = self._writer(show_progress, progress, max_passages=max_passages,
+                                  allow_private_urls=allow_private_urls).apply([str(s) for s in sources])
             self._reload_if_open()
             return report
 
@@ -195,6 +215,10 @@ class Assistant:
     def document(self, doc_id: str) -> list[Passage]:
         """All passages of one document in reading order (for the article browser)."""
         return [p for _, p in self.retriever.index.store.document_passages(doc_id)]
+
+    def verify(self) -> VerifyReport:
+        """Check that the live generation's parts agree (``qa index verify``)."""
+        return verify(self.index_dir)
 
     def info(self) -> dict:
         index = self.retriever.index

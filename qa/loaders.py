@@ -8,16 +8,14 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from datetime import date as _date
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
+from urllib.parse import urlsplit
 
 import yaml
 
+from .fetching import FetchError, fetch
 from .models import KINDS, Document
 from .text import detect_language, normalize, strip_html_comments
 
@@ -36,12 +34,6 @@ class LoadError(Exception):
         self.reason = reason
 
 
-@dataclass
-class LoadReport:
-    documents: list[Document]
-    errors: list[LoadError]
-
-
 # ---------------------------------------------------------------- helpers
 
 _FILENAME_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)$")
@@ -53,7 +45,15 @@ def _title_from_name(path: Path) -> tuple[str, Optional[str]]:
     return (stem[: m.start()].strip(), m.group(1)) if m else (stem, None)
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def _decode(data: bytes, source: str) -> str:
+    if data[:2] in _UTF16_BOMS:  # UTF-16 text is full of NUL bytes but is text
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise LoadError(source, "starts with a UTF-16 byte-order mark but is not valid UTF-16") from exc
     if b"\x00" in data[:8192]:
         raise LoadError(source, "binary file (contains NUL bytes), not text")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -282,47 +282,25 @@ def is_url(src: str) -> bool:
     return src.startswith(("http://", "https://"))
 
 
-def _read_limited(response, url: str, timeout: float, max_bytes: int) -> bytes:
-    """Read at most ``max_bytes + 1`` bytes within ``timeout`` seconds overall.
-
-    The socket timeout only bounds each read; a server that trickles bytes would
-    otherwise hold a build for as long as it likes.
-    """
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    size = 0
-    while size <= max_bytes:
-        chunk = response.read1(min(65536, max_bytes + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        if time.monotonic() > deadline:
-            raise LoadError(url, f"could not fetch (timed out after {timeout:g} s: the server is too slow)")
-    return b"".join(chunks)
-
-
-def fetch_url(url: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None) -> Document:
+def fetch_url(url: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None,
+              allow_private: Optional[bool] = None) -> Document:
     """Fetch a page or file with a timeout and a size cap; the URL becomes id and source.
 
-    The limits default to the module settings read at call time, so changing
-    ``URL_TIMEOUT_S`` / ``MAX_URL_BYTES`` also governs URLs loaded during a build.
+    Internal addresses (loopback, private, link-local, metadata) are refused on every hop
+    unless ``allow_private`` (or ``QA_ALLOW_PRIVATE_URLS=1``) says otherwise. The limits default
+    to the module settings read at call time, so changing ``URL_TIMEOUT_S`` / ``MAX_URL_BYTES``
+    also governs URLs loaded during a build.
     """
     timeout = URL_TIMEOUT_S if timeout is None else timeout
     max_bytes = MAX_URL_BYTES if max_bytes is None else max_bytes
-    request = urllib.request.Request(url, headers={"User-Agent": "qa-regulations/0.1"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            ctype = (response.headers.get("Content-Type") or "").lower()
-            data = _read_limited(response, url, timeout, max_bytes)
-    except urllib.error.HTTPError as exc:
-        raise LoadError(url, f"HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise LoadError(url, f"could not fetch ({reason})") from exc
-    if len(data) > max_bytes:
+        fetched = fetch(url, timeout, max_bytes, allow_private)
+    except FetchError as exc:
+        raise LoadError(url, str(exc)) from exc
+    if len(fetched.data) > max_bytes:
         raise LoadError(url, f"response is larger than the {max_bytes // 2**20} MiB limit")
-    path_suffix = Path(urllib.request.urlparse(url).path).suffix.lower()
+    ctype = fetched.content_type
+    path_suffix = Path(urlsplit(fetched.url).path).suffix.lower()
     if "pdf" in ctype or path_suffix == ".pdf":
         suffix = ".pdf"
     elif "wordprocessingml" in ctype or path_suffix == ".docx":
@@ -333,7 +311,7 @@ def fetch_url(url: str, timeout: Optional[float] = None, max_bytes: Optional[int
         suffix = ".md"
     else:
         suffix = ".txt"
-    return parse_bytes(data, suffix, url, source=url)
+    return parse_bytes(fetched.data, suffix, url, source=url)
 
 
 # Corpus manifests describe the documents beside them; they are not documents themselves.
@@ -347,16 +325,18 @@ def iter_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def load_sources(sources: Iterable[str | Path], roots: Iterable[Path] = ()) -> Iterator[Document | LoadError]:
-    """Yield a Document or LoadError per file; ids are relative to the folder given (or a known root)."""
+def load_sources(sources: Iterable[str | Path], roots: Iterable[Path] = (),
+                 allow_private_urls: Optional[bool] = None) -> Iterator[Document | LoadError]:
+    """Yield a Document or LoadError per file; ids are relative to the folder given (or a known root).
+
+    Each input fails alone: whatever goes wrong reading one file or URL becomes a LoadError
+    naming it, and the others are still loaded.
+    """
     roots = [Path(r).resolve() for r in roots]
     for src in sources:
         src_str = str(src)
         if is_url(src_str):
-            try:
-                yield fetch_url(src_str)
-            except LoadError as exc:
-                yield exc
+            yield _isolated(src_str, lambda: fetch_url(src_str, allow_private=allow_private_urls))
             continue
         path = Path(src_str)
         if not path.exists():
@@ -378,9 +358,28 @@ def _doc_id_for(path: Path, roots: list[Path]) -> str:
 
 def _load_one(path: Path, doc_id: str) -> Iterator[Document | LoadError]:
     if path.suffix.lower() == ".jsonl":
-        yield from read_jsonl(path)
+        try:
+            yield from read_jsonl(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            yield LoadError(doc_id, f"cannot read JSONL corpus ({exc.__class__.__name__}: {exc})")
         return
+    yield _isolated(doc_id, lambda: load_file(path, doc_id))
+
+
+def _isolated(source: str, load) -> Document | LoadError:
+    """Run one loader; any failure becomes a LoadError for this source alone.
+
+    Library failures (a parser bug, a missing optional module) must not sink the rest of a
+    batch; a missing module is named with the command that installs it.
+    """
     try:
-        yield load_file(path, doc_id)
+        return load()
     except LoadError as exc:
-        yield exc
+        return exc
+    except ImportError as exc:
+        return LoadError(source, f"a library needed for this format is missing or broken ({exc}); "
+                                 "reinstall the project: pip install -e .")
+    except RecursionError:
+        return LoadError(source, "too deeply nested to read")
+    except Exception as exc:  # noqa: BLE001 - untrusted input meets third-party parsers
+        return LoadError(source, f"could not be read ({exc.__class__.__name__}: {exc})")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -35,11 +37,16 @@ _PASSAGE_COLUMNS = ("p.id, p.doc_id, p.position, p.part, p.article, p.headings, 
 class Store:
     """Documents and passages; passage ``id`` is also the vector id in FAISS and BM25."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, readonly: bool = False):
+        """``readonly`` opens an existing file without creating anything: a published generation
+        is never written again, and a damaged one must fail loudly rather than come back empty."""
         self.path = Path(path)
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(SCHEMA)
+        if readonly:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(SCHEMA)
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -112,6 +119,14 @@ class Store:
             docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             passages = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
             return docs, passages
+
+    def passage_ids(self) -> list[int]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM passages")]
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return "; ".join(r[0] for r in self._db.execute("PRAGMA integrity_check"))
 
     @staticmethod
     def _passage(row) -> Passage:
@@ -194,28 +209,57 @@ class Store:
 
 
 class EmbeddingCache:
-    """Passage vectors by (embedder, content hash), kept beside the index across rebuilds."""
+    """Passage vectors by (embedder, content hash), kept beside the index across rebuilds.
 
-    def __init__(self, path: Path):
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, "
-                         "PRIMARY KEY (embedder, hash))")
+    Only a cache: a damaged file is set aside (renamed, with a warning) and a new one started,
+    and a read or write that fails later is a miss, never a failed build.
+    """
+
+    def __init__(self, path: Path, warn: Optional[Callable[[str], None]] = None):
+        self.path = Path(path)
+        self._warn = warn or (lambda message: None)
         self._lock = threading.Lock()
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError as exc:
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(self.path, aside)
+            self._warn(f"warning: the embedding cache {self.path} is damaged ({exc}); moved it to {aside.name} "
+                       "and started a new one (passages are embedded again)")
+            self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, "
+                       "PRIMARY KEY (embedder, hash))")
+            db.execute("SELECT hash FROM vectors LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with self._lock:
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start:start + 500])
-                q = f"SELECT hash, vector FROM vectors WHERE embedder = ? AND hash IN ({','.join('?' * len(chunk))})"
-                for h, blob in self._db.execute(q, [embedder, *chunk]):
-                    out[h] = np.frombuffer(blob, dtype=np.float32)
+        try:
+            with self._lock:
+                for start in range(0, len(hashes), 500):
+                    chunk = list(hashes[start:start + 500])
+                    q = f"SELECT hash, vector FROM vectors WHERE embedder = ? AND hash IN ({','.join('?' * len(chunk))})"
+                    for h, blob in self._db.execute(q, [embedder, *chunk]):
+                        out[h] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"warning: could not read the embedding cache ({exc}); embedding without it")
+            return {}
         return out
 
     def put(self, embedder: str, items: dict[str, np.ndarray]) -> None:
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                 [(embedder, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        try:
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                     [(embedder, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"warning: could not write the embedding cache ({exc}); the index is unaffected")
 
     def close(self) -> None:
         self._db.close()

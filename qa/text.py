@@ -8,6 +8,10 @@ _SPACES = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000\t\f\v]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Terminal escape sequences (CSI "ESC [ … m", OSC "ESC ] … BEL") whole, then any other control
+# character but newline and tab: document text is untrusted and ends up on terminals and in HTML.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def normalize(text: str) -> str:
@@ -17,11 +21,17 @@ def normalize(text: str) -> str:
     beyond whitespace: full-width brackets and quotes in statutes are left alone.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = strip_control(text)
     text = _ZERO_WIDTH.sub("", text)
     text = _SPACES.sub(" ", text)
     lines = [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
     out = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", out).strip()
+
+
+def strip_control(text: str) -> str:
+    """Remove terminal escape sequences and control characters other than newline and tab."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def strip_html_comments(text: str) -> str:
@@ -49,10 +59,6 @@ def detect_language(text: str) -> str:
         return "en"
     ascii_letters = sum(1 for c in letters if c.isascii())
     return "en" if ascii_letters / len(letters) > 0.8 else "other"
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(])")

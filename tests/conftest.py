@@ -240,8 +240,15 @@ class LoopbackServer:
         self.httpd.server_close()
 
 
+@pytest.fixture
+def http_server(loopback_server, monkeypatch):
+    """The loopback server, with fetching from loopback allowed (it is refused by default: SSRF)."""
+    monkeypatch.setenv("QA_ALLOW_PRIVATE_URLS", "1")
+    return loopback_server
+
+
 @pytest.fixture(scope="session")
-def http_server():
+def loopback_server():
     server = LoopbackServer()
     server.routes.update({
         "/news/zone-rules.html": {"body": NEWS_HTML.encode("utf-8")},

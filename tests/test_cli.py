@@ -30,7 +30,7 @@ COMMANDS = list(walk(cli))
 
 def test_command_tree_is_the_documented_one():
     assert sorted(" ".join(p) for p, _ in COMMANDS) == \
-        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index learn", "index remove", "search"]
+        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index learn", "index remove", "index verify", "search"]
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
@@ -116,7 +116,7 @@ def test_remove_unknown_document(tmp_path, mini_corpus):
     assert run("index", "build", mini_corpus, "--index", index).exit_code == 0
     result = run("index", "remove", "nope.md", "--index", index)
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[1:] == ["1 source(s) skipped:", "  - nope.md: no such document in the index"]
+    assert result.stdout.splitlines()[1:] == ["1 input(s) failed:", "  - nope.md: no such document in the index"]
     assert result.stderr.strip().splitlines()[-1] == "Error: no document was removed"
 
 
@@ -125,10 +125,11 @@ def test_build_reports_skipped_files_and_refuses_to_publish_nothing(tmp_path, mi
     (mini_corpus / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     index = tmp_path / "index"
     result = run("index", "build", mini_corpus, "--index", index)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # inputs failed: non-zero, after indexing the rest
+    assert result.stderr.strip().splitlines()[-1] == "Error: 2 input(s) failed (listed above); the others were indexed"
     lines = result.stdout.splitlines()
     assert summary_numbers(lines[0])[:2] == (2, 8)
-    assert lines[1:] == ["2 source(s) skipped:", "  - empty.md: empty file",
+    assert lines[1:] == ["2 input(s) failed:", "  - empty.md: empty file",
                          "  - image.png: unsupported format .png; supported: .md, .markdown, .txt, .html, .htm, "
                          ".pdf, .docx, .jsonl"]
     before = current_generation(index)
@@ -154,7 +155,7 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert result.output == f"Error: no index at {missing}: build one with `qa index build SRC... --index {missing}`\n"
     result = run("index", "build", tmp_path / "does-not-exist.md", "--index", tmp_path / "i")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[1:] == ["1 source(s) skipped:",
+    assert result.stdout.splitlines()[1:] == ["1 input(s) failed:",
                                               f"  - {tmp_path / 'does-not-exist.md'}: no such file or folder"]
     assert "Traceback" not in result.output
     result = run("search", "x", "-k", "3", "--index", missing)
