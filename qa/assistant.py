@@ -14,8 +14,8 @@ from typing import Optional, Sequence, overload
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .evaluation import load_questions
 from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
-                    generation_name, read_manifest, verify)
-from .integrity import QAIndexError, VerifyReport, no_index
+                    generation_name, missing_index, read_manifest, verify)
+from .integrity import QAIndexError, VerifyReport
 from .learned import parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
@@ -57,7 +57,7 @@ class Assistant:
         assistant = cls(index_dir, **kwargs)
         if current_generation(assistant.index_dir) is None:
             if build_from is None:
-                raise no_index(assistant.index_dir)
+                raise missing_index(assistant.index_dir)
             assistant.build(build_from, show_progress=show_progress, progress=progress)
         assistant._load()
         return assistant

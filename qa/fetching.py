@@ -6,7 +6,8 @@ user read what only the server can reach. Every hop is therefore resolved here, 
 checked, and the connection made to that checked address (not re-resolved, so a name cannot
 change its answer between the check and the connect). Redirects are followed by hand, each one
 checked again. Loopback and private addresses are allowed only when asked for explicitly
-(``allow_private=True`` or ``QA_ALLOW_PRIVATE_URLS=1``), for intranets and tests.
+(``allow_private=True``, ``QA_ALLOW_PRIVATE_URLS=1``, or that variable set to a comma-separated
+list of host names and networks such as ``intranet.example,10.20.0.0/16``), for intranets and tests.
 """
 from __future__ import annotations
 
@@ -37,10 +38,36 @@ class Fetched:
     data: bytes
 
 
-def private_allowed(allow_private: Optional[bool] = None) -> bool:
-    if allow_private is not None:
-        return allow_private
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which internal destinations may be fetched: all of them, or only the named hosts and networks."""
+
+    allow_all: bool = False
+    hosts: frozenset = frozenset()
+    networks: tuple = ()
+
+    @classmethod
+    def from_setting(cls, allow_private: Optional[bool] = None) -> "AddressPolicy":
+        if allow_private is not None:
+            return cls(allow_all=allow_private)
+        value = os.environ.get(ALLOW_PRIVATE_ENV, "").strip()
+        if value.lower() in ("", "0", "false", "no"):
+            return cls()
+        if value.lower() in ("1", "true", "yes"):
+            return cls(allow_all=True)
+        hosts, networks = set(), []
+        for item in filter(None, (x.strip() for x in value.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                hosts.add(item.lower())
+        return cls(hosts=frozenset(hosts), networks=tuple(networks))
+
+    def allows(self, host: str, address: str) -> bool:
+        if self.allow_all or host.lower() in self.hosts:
+            return True
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in net for net in self.networks if net.version == ip.version)
 
 
 def _refusal(address: str) -> Optional[str]:
@@ -50,6 +77,8 @@ def _refusal(address: str) -> Optional[str]:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return "a loopback address"
+    if ip.is_unspecified:
+        return "the unspecified address (it reaches this machine)"
     if ip.is_link_local:
         return "a link-local address (cloud metadata services live there)"
     if ip.is_private:
@@ -59,7 +88,7 @@ def _refusal(address: str) -> Optional[str]:
     return None
 
 
-def resolve_checked(host: str, port: int, allow_private: bool) -> str:
+def resolve_checked(host: str, port: int, policy: AddressPolicy) -> str:
     """One address of ``host`` that may be connected to; refuses if any address is internal."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -68,12 +97,11 @@ def resolve_checked(host: str, port: int, allow_private: bool) -> str:
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
         raise FetchError(f"host {host!r} has no address")
-    if not allow_private:
-        for address in addresses:
-            why = _refusal(address)
-            if why:
-                raise FetchError(f"refused: {host} resolves to {address}, {why}; internal addresses are not "
-                                 f"fetched unless allowed (--allow-private-urls or {ALLOW_PRIVATE_ENV}=1)")
+    for address in addresses:
+        why = _refusal(address)
+        if why and not policy.allows(host, address):
+            raise FetchError(f"refused: {host} resolves to {address}, {why}; internal addresses are not "
+                             f"fetched unless allowed (--allow-private-urls or {ALLOW_PRIVATE_ENV})")
     return addresses[0]
 
 
@@ -120,13 +148,13 @@ def _read_limited(response, timeout: float, max_bytes: int) -> bytes:
 
 def fetch(url: str, timeout: float, max_bytes: int, allow_private: Optional[bool] = None) -> Fetched:
     """GET ``url`` following at most ``MAX_REDIRECTS`` redirects, every hop checked."""
-    allow = private_allowed(allow_private)
+    policy = AddressPolicy.from_setting(allow_private)
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"only http:// and https:// URLs are fetched, not {url!r}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = resolve_checked(parts.hostname, port, allow)
+        address = resolve_checked(parts.hostname, port, policy)
         cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         conn = cls(parts.hostname, port, address, timeout)
         try:

@@ -111,10 +111,19 @@ def current_generation(index_dir: Path) -> Optional[Path]:
     return gen if (gen / "manifest.json").exists() else None
 
 
+def missing_index(index_dir: Path) -> QAIndexError:
+    """The error for a folder without a live generation: never built, or CURRENT left dangling."""
+    name = generation_name(index_dir)
+    if name is not None:
+        return QAIndexError(f"the index at {index_dir} is damaged: CURRENT names {name}, which is missing; "
+                            f"{rebuild_hint(index_dir)}")
+    return no_index(index_dir)
+
+
 def read_manifest(index_dir: Path) -> dict:
     gen = current_generation(index_dir)
     if gen is None:
-        raise no_index(index_dir)
+        raise missing_index(index_dir)
     return read_manifest_file(gen, index_dir)
 
 
@@ -397,7 +406,10 @@ def embedder_mismatch(index_embedder: str, requested: str, index_dir: Path) -> s
 
 def verify(index_dir: Path) -> VerifyReport:
     """Every check ``qa index verify`` runs, on the live generation."""
-    return verify_generation(current_generation(Path(index_dir)), index_dir)
+    gen = current_generation(Path(index_dir))
+    if gen is None:
+        return VerifyReport(problems=[str(missing_index(Path(index_dir)))])
+    return verify_generation(gen, index_dir)
 
 
 @dataclass
@@ -414,11 +426,7 @@ class LoadedIndex:
     def open(cls, index_dir: Path) -> "LoadedIndex":
         gen = current_generation(Path(index_dir))
         if gen is None:
-            name = generation_name(Path(index_dir))
-            if name is not None:
-                raise QAIndexError(f"the index at {index_dir} is damaged: CURRENT names {name}, which is missing; "
-                                   f"{rebuild_hint(index_dir)}")
-            raise no_index(index_dir)
+            raise missing_index(Path(index_dir))
         parts = open_parts(gen, index_dir)
         problems = disagreements(parts)
         if problems:

@@ -146,11 +146,8 @@ def deep_disagreements(parts: Parts) -> list[str]:
     return problems
 
 
-def verify_generation(gen: Optional[Path], index_dir) -> VerifyReport:
-    report = VerifyReport(generation=gen.name if gen else None)
-    if gen is None:
-        report.problems.append(str(no_index(index_dir)))
-        return report
+def verify_generation(gen: Path, index_dir) -> VerifyReport:
+    report = VerifyReport(generation=gen.name)
     try:
         parts = open_parts(gen, index_dir)
     except QAIndexError as exc:

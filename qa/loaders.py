@@ -319,9 +319,11 @@ MANIFEST_NAMES = ("sources.json", "manifest.json")
 
 
 def iter_files(folder: Path) -> Iterator[Path]:
+    """Files below ``folder`` in name order; symbolic links to folders are not followed (no loops),
+    but they and broken links are yielded so that the build can say it skipped them."""
     for path in sorted(folder.rglob("*")):
         hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if path.is_file() and not hidden and path.name not in MANIFEST_NAMES:
+        if (path.is_file() or path.is_symlink()) and not hidden and path.name not in MANIFEST_NAMES:
             yield path
 
 
@@ -357,6 +359,10 @@ def _doc_id_for(path: Path, roots: list[Path]) -> str:
 
 
 def _load_one(path: Path, doc_id: str) -> Iterator[Document | LoadError]:
+    if path.is_symlink() and not path.is_file():
+        why = "symbolic link to a folder (not followed)" if path.is_dir() else "broken or looping symbolic link"
+        yield LoadError(doc_id, why)
+        return
     if path.suffix.lower() == ".jsonl":
         try:
             yield from read_jsonl(path)

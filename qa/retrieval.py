@@ -18,7 +18,7 @@ from .learned import LearnedSignals, Neighbour
 from .lexical import tokenize, weighted_terms
 from .models import Hit
 from .references import EFFECTIVE_CLAUSE, article_reference, asks_effective_date
-from .text import detect_language
+from .text import detect_language, strip_control
 from .translate import Translation, Translator
 
 FusionMode = Literal["rrf", "score"]
@@ -36,7 +36,7 @@ class QueryError(ValueError):
 def check_query(query: str, max_chars: int = MAX_QUESTION_CHARS) -> str:
     if not isinstance(query, str):
         raise QueryError(f"the question must be text, not {type(query).__name__}")
-    query = query.strip()
+    query = strip_control(query).strip()
     if not query:
         raise QueryError("the question is empty; type a question about the regulations")
     if not re.search(r"\w", query):

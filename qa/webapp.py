@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -18,6 +20,7 @@ from .assistant import USER_ERRORS
 from .highlight import esc, esc_md, highlight, safe_url
 from .loaders import MAX_FILE_BYTES
 from .models import KINDS, Answer, Passage
+from .retrieval import QueryError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ EXAMPLES = [
     "开发区管理机构的职责是什么？",
     "What is the penalty for tax evasion in Mongolia?",
 ]
+MAX_K = 50  # passages per search through the app and its API
+LOGIN_DELAY_S = (0.5, 8.0)  # after a failed login: first delay, cap (doubling per recent failure)
 TABLE_HEADERS = ["title", "kind", "language", "date", "passages", "id"]
 NO_CHAPTER = "(no chapter)"
 PANEL_PLACEHOLDER = '<div class="qa-panel"><p class="qa-note">The cited passages of each answer appear here.</p></div>'
@@ -148,7 +153,7 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
            docs: Optional[Sequence[str]] = None) -> str:
     """Ranked passages with matched terms marked, after the Chinese rendering of an English query."""
     try:
-        result = assistant.search_result(query, int(k), kinds=list(kinds) if kinds else None,
+        result = assistant.search_result(query, checked_k(k), kinds=list(kinds) if kinds else None,
                                          docs=list(docs) if docs else None)
     except USER_ERRORS as exc:
         return notice_html(str(exc))
@@ -182,21 +187,61 @@ def index_summary(assistant) -> str:
     return f"{len(docs)} documents · {passages} passages"
 
 
+def _eta_reporter(progress):
+    """A progress callback for ``Assistant.add`` that drives a Gradio progress bar with the stage and,
+    once a stage has run a few seconds, the time left at its measured rate."""
+    started: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is None:
+            return
+        begun = started.setdefault(stage, time.monotonic())
+        elapsed = time.monotonic() - begun
+        desc = stage
+        if 0 < done < total and elapsed > 3:
+            left = elapsed / done * (total - done)
+            desc = f"{stage} — about {left / 60:.0f} min left" if left >= 90 else f"{stage} — about {left:.0f} s left"
+        progress((done, total), desc=desc)
+
+    return report
+
+
+def discard_uploads(paths: Sequence[Path]) -> None:
+    """Delete Gradio's temporary copies of uploaded files (their text now lives in the index).
+
+    Only files inside Gradio's upload folder are touched, never a path outside it.
+    """
+    root = Path(gr.utils.get_upload_folder()).resolve()
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved.is_relative_to(root) and resolved != root:
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != root:
+                shutil.rmtree(resolved.parent, ignore_errors=True)
+
+
 def upload(assistant, files: Optional[Sequence[str]], progress=None) -> str:
-    """Index uploaded files incrementally; the status names every rejected file and the reason."""
+    """Index uploaded files incrementally; the status names every rejected file and the reason.
+
+    Each file fails alone; the temporary copies are deleted afterwards whatever happened.
+    """
     paths = [Path(str(getattr(f, "name", f))) for f in (files or [])]
     if not paths:
         return "Choose one or more files first (.md .txt .html .pdf .docx)."
+    try:
+        return _index_uploads(assistant, paths, progress)
+    finally:
+        discard_uploads(paths)
+
+
+def _index_uploads(assistant, paths: list[Path], progress) -> str:
     accepted = [p for p in paths if p.suffix.lower() in UPLOAD_SUFFIXES]
     rejected = [(p.name, f"unsupported format {p.suffix or '(no extension)'}; "
                          f"supported: {' '.join(UPLOAD_SUFFIXES)}") for p in paths if p not in accepted]
     lines = []
     if accepted:
-        def report_progress(stage: str, done: int, total: int) -> None:
-            if progress is not None:
-                progress((done, total), desc=stage)
         try:
-            report = assistant.add([str(p) for p in accepted], show_progress=False, progress=report_progress)
+            report = assistant.add([str(p) for p in accepted], show_progress=False, progress=_eta_reporter(progress))
         except USER_ERRORS as exc:
             return f"Nothing was indexed: {esc_md(exc)}"
         rejected += [(Path(e.source).name, e.reason) for e in report.skipped]
@@ -274,12 +319,39 @@ def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
 
 
 # ---------------------------------------------------------------- API (JSON-able)
+def public_source(source: Optional[str]) -> Optional[str]:
+    """A source as the outside may see it: URLs as they are, server paths reduced to the file name."""
+    if not source or safe_url(source):
+        return source
+    return _PATH_SEP.split(source)[-1]
+
+
+def _public(data):
+    """Every ``source`` in an API result, server paths hidden."""
+    if isinstance(data, dict):
+        return {k: public_source(v) if k == "source" else _public(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_public(x) for x in data]
+    return data
+
+
+def checked_k(k) -> int:
+    """The number of passages a caller may ask for: 1 to MAX_K (the whole index is not an answer)."""
+    try:
+        value = int(k)
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}") from exc
+    if not 1 <= value <= MAX_K:
+        raise QueryError(f"k must be from 1 to {MAX_K}, not {value}")
+    return value
+
+
 def api_ask(assistant, question: str) -> dict:
-    return assistant.ask(question).to_dict()
+    return _public(assistant.ask(question).to_dict())
 
 
 def api_search(assistant, query: str, k: int = 10) -> list[dict]:
-    return [h.to_dict() for h in assistant.search(query, int(k))]
+    return _public([h.to_dict() for h in assistant.search(query, checked_k(k))])
 
 
 def warm_up(assistant) -> None:
@@ -441,8 +513,40 @@ def theme():
     return gr.themes.Default(font=system, font_mono=["ui-monospace", "monospace"])
 
 
+def login_gate(user: str, password: str):
+    """Gradio's ``auth`` callable for one user: failed logins are slowed down, one after another.
+
+    Each failure within a minute doubles the delay (0.5 s up to 8 s), and failures wait in
+    turn, so guessing a password costs time even with many parallel attempts. The gate is async:
+    Gradio awaits it in its event loop, where a blocking sleep would stall every other user.
+    """
+    import asyncio
+    import hmac
+
+    failures: list[float] = []
+    turn: list[asyncio.Lock] = []
+
+    async def check(username: str, attempt: str) -> bool:
+        ok = hmac.compare_digest(username.encode(), user.encode()) & hmac.compare_digest(attempt.encode(),
+                                                                                          password.encode())
+        if ok:
+            return True
+        if not turn:
+            turn.append(asyncio.Lock())
+        async with turn[0]:
+            now = time.monotonic()
+            failures[:] = [t for t in failures if now - t < 60] + [now]
+            first, cap = LOGIN_DELAY_S
+            await asyncio.sleep(min(cap, first * 2 ** (len(failures) - 1)))
+        return False
+
+    return check
+
+
 def launch(demo, host: str = "127.0.0.1", port: Optional[int] = 7860, auth: Optional[tuple[str, str]] = None,
            **kwargs):
     """Serve on loopback unless told otherwise; never through a public share link."""
+    if auth is not None:
+        auth = login_gate(*auth)
     return demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
                        max_file_size=MAX_FILE_BYTES, theme=theme(), css=CSS, footer_links=["api"], **kwargs)

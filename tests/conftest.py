@@ -186,7 +186,7 @@ NEWS_HTML = """<!doctype html>
 class LoopbackServer:
     """Serves fixed routes; ``slow_s`` delays the headers, ``trickle`` sends one byte at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, dict] = {}
         self.stopping = threading.Event()
         self.requests: list[str] = []
@@ -207,6 +207,8 @@ class LoopbackServer:
                 body = route["body"]
                 self.send_response(route.get("status", 200))
                 self.send_header("Content-Type", route.get("type", "text/html; charset=utf-8"))
+                for name, value in route.get("headers", {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 try:
@@ -222,9 +224,9 @@ class LoopbackServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:

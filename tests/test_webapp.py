@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 import threading
 import time
 
@@ -243,6 +244,67 @@ def test_auth_is_required_when_set(assistant):
         with pytest.raises(Exception):
             Client(url, verbose=False)
         authed = Client(url, auth=("reader", "s3cret"), verbose=False)
+        assert len(authed.predict("investment promotion", 1, api_name="/search")) == 1
+    finally:
+        demo.close()
+
+
+# ---------------------------------------------------------------- what the API may say (issue 10)
+def test_api_results_show_no_server_paths(assistant):
+    hits = webapp.api_search(assistant, "开发区 regulations", 50)
+    answer = webapp.api_ask(assistant, ZH_QUESTION)
+    sources = [h["source"] for h in hits + answer["nearest"] + answer["citations"] if h["source"]]
+    assert sources and all("/" not in s or s.startswith(("http://", "https://")) for s in sources), sources
+    assert any(s == REGULATION_NAME for s in sources)  # a local file is named, not located
+    assert webapp.public_source("/tmp/gradio/abc123/secret-name.pdf") == "secret-name.pdf"
+    assert webapp.public_source("https://example.org/a/b.html") == "https://example.org/a/b.html"
+
+
+@pytest.mark.parametrize("k", [0, -1, 51, 10**9, "lots"])
+def test_api_k_is_bounded(assistant, k):
+    with pytest.raises(webapp.QueryError, match="k must be"):
+        webapp.api_search(assistant, "investment promotion", k)
+    assert "k must be" in webapp.search(assistant, "investment promotion", k)
+
+
+def test_uploaded_temporary_files_are_deleted_after_indexing(assistant):
+    import gradio as gr
+
+    folder = Path(gr.utils.get_upload_folder()) / "qa-test-upload-0001"
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / "temp-upload-rules.md"
+    temp.write_text(UPLOAD.replace("Harbour Pilotage", "Temporary Upload"), encoding="utf-8")
+    outside = folder.parent.parent / "qa-not-an-upload.md"  # outside Gradio's folder: never touched
+    outside.write_text(UPLOAD, encoding="utf-8")
+    try:
+        status = webapp.upload(assistant, [str(temp), str(outside)])
+        assert "Indexed 2 document(s)" in status
+        assert not temp.exists() and not folder.exists()
+        assert outside.exists()
+    finally:
+        outside.unlink(missing_ok=True)
+        for doc in (temp.name, outside.name):
+            webapp.delete(assistant, doc)
+
+
+def test_failed_logins_are_slowed_down(assistant):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from gradio_client import Client
+
+    demo, url = launch_app(assistant, auth=("reader", "s3cret"))
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            body = urllib.parse.urlencode({"username": "reader", "password": "guess"}).encode()
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(urllib.request.Request(url + "login", data=body), timeout=30)
+            assert err.value.code == 400
+        assert time.monotonic() - started >= 0.5 + 1.0 + 2.0  # the delay doubles per failure
+        started = time.monotonic()
+        authed = Client(url, auth=("reader", "s3cret"), verbose=False)  # the right password is not delayed
         assert len(authed.predict("investment promotion", 1, api_name="/search")) == 1
     finally:
         demo.close()
