@@ -9,7 +9,8 @@ from .index import BuildReport
 from .integrity import QAIndexError
 from .loaders import LoadError
 from .models import Answer, Citation, Document, Hit, Passage
-from .retrieval import QueryError, SearchSettings
+from .query import QueryError
+from .retrieval import SearchSettings
 from .version import __version__
 
 __all__ = ["Assistant", "Answer", "Citation", "Document", "Hit", "Passage", "SearchSettings", "BuildReport",

@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
-from .evaluation import load_questions
 from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
                     generation_name, missing_index, read_manifest, verify)
 from .integrity import QAIndexError, VerifyReport
-from .learned import parse_training_items
+from .questions import load_questions, parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
+from .query import Query
 from .reader import get_reader
-from .retrieval import QueryError, Retriever, SearchResult, SearchSettings, check_query
+from .query import QueryError
+from .retrieval import Retriever, SearchResult, SearchSettings
 
 # Errors that carry a message for the person at the keyboard; front ends show them, not a traceback.
 USER_ERRORS = (QAIndexError, EmbedderError, QueryError, LoadError, ValueError, FileNotFoundError)
@@ -172,7 +173,7 @@ class Assistant:
             self._load()
 
     # ---------------------------------------------------------------- reads
-    def search_result(self, query: str, k: Optional[int] = None, kinds: Optional[Sequence[str]] = None,
+    def search_result(self, query: str | Query, k: Optional[int] = None, kinds: Optional[Sequence[str]] = None,
                       docs: Optional[Sequence[str]] = None) -> SearchResult:
         return self.retriever.search(query, k or self.k, kinds=kinds, docs=docs)
 
@@ -190,15 +191,13 @@ class Assistant:
     def ask(self, question: str, k: Optional[int] = None) -> Answer:
         """Search, then read: a short answer quoting the provision(s), or an abstention."""
         started = time.perf_counter()
-        question = check_query(question)
         result = self.search_result(question, k or 5)
         t = time.perf_counter()
-        query_vector = result.query_vector if result.query_vector is not None else self.embedder.embed_query(question)
-        extra = list(result.translation.terms) if result.translation else []
-        reading = self.reader.read(question, result.hits, query_vector, extra, article=result.article)
+        reading = self.reader.read(result.query, result.hits)
         timings = dict(result.timings)
         timings["read_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
+        question = result.query.text
         return Answer(question=question, text=reading.text, citations=reading.citations,
                       confidence=reading.confidence, abstained=reading.abstained,
                       nearest=list(result.hits), timings=timings,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .assistant import Assistant
-from .evaluation import load_questions
+from .questions import load_questions
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

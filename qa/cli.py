@@ -260,7 +260,8 @@ def ask(question, reader, index_dir, as_json):
 @friendly_errors
 def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
     """Score retrieval on a question file: hit@1/5/10/100, MRR@10, latency."""
-    from .evaluation import evaluate, format_report, load_questions
+    from .evaluation import evaluate, format_report
+    from .questions import load_questions
 
     assistant = _assistant(index_dir, default_corpus=index_dir is None)
     items = load_questions(Path(questions))[:limit]

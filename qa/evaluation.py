@@ -6,7 +6,6 @@ of the document containing the quote, ``{"doc"}`` any passage of the document.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 
@@ -14,48 +13,27 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .models import Hit
+from .questions import matches
 from .retrieval import SearchSettings
 
 KS = (1, 5, 10, 100)
 RECALL_KS = (10, 100)
 
 
-def load_questions(path: Path) -> list[dict]:
-    items = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name} line {lineno}: not valid JSON ({exc.msg})") from exc
-        if "question" not in row or "gold" not in row:
-            raise ValueError(f"{path.name} line {lineno}: needs 'question' and 'gold'")
-        items.append(row)
-    return items
-
-
-def matches(hit: Hit, gold: dict) -> bool:
-    p = hit.passage
-    if p.doc_id != gold.get("doc"):
-        return False
-    if "article" in gold:
-        return p.article == gold["article"]
-    if "quote" in gold:
-        return gold["quote"] in p.text
-    return True
+def _matches(hit: Hit, gold: dict) -> bool:
+    return matches(hit.passage, gold)
 
 
 def first_rank(hits: Sequence[Hit], gold: Sequence[dict]) -> Optional[int]:
     for hit in hits:
-        if any(matches(hit, g) for g in gold):
+        if any(_matches(hit, g) for g in gold):
             return hit.rank
     return None
 
 
 def gold_ranks(hits: Sequence[Hit], gold: Sequence[dict]) -> list[Optional[int]]:
     """Rank of the first hit matching each gold item (None when missed): for recall@k."""
-    return [next((h.rank for h in hits if matches(h, g)), None) for g in gold]
+    return [next((h.rank for h in hits if _matches(h, g)), None) for g in gold]
 
 
 def summarise(ranks: Sequence[Optional[int]], latencies: Sequence[float],

@@ -26,10 +26,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .chunking import chunk
+from .dense import DenseIndex
 from .embedders import Embedder
 from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
                         read_manifest_file, rebuild_hint, verify_generation)
-from .learned import TrainingQuestion, gold_resolver
+from .questions import TrainingQuestion, gold_resolver
 from .lexical import LexicalIndex, tokenize
 from .loaders import LoadError, load_sources
 from .models import Document
@@ -276,7 +277,7 @@ class IndexWriter:
                     if not ids and not store.has_document(doc_id):
                         report.skipped.append(LoadError(doc_id, "no such document in the index"))
                         continue
-                    vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+                    vectors.remove(ids)
                     report.removed.append(doc_id)
                 roots = [Path(r) for r in manifest["roots"]]
                 for src in sources:
@@ -298,10 +299,8 @@ class IndexWriter:
                 LexicalIndex.build([t for _, t in tokens], [i for i, _ in tokens]).save(draft.path / "bm25")
             elif (draft.path / "bm25").exists():
                 shutil.rmtree(draft.path / "bm25")
-            import faiss
-
-            faiss.write_index(vectors, str(draft.path / "vectors.faiss"))
-            manifest.update({"dim": int(vectors.d), "documents": docs_n, "passages": passages_n})
+            vectors.save(draft.path / "vectors.faiss")
+            manifest.update({"dim": vectors.dim, "documents": docs_n, "passages": passages_n})
             return True
 
         self._change(fresh, change)
@@ -343,13 +342,9 @@ class IndexWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _load_vectors(self, gen: Path):
-        import faiss
-
+    def _load_vectors(self, gen: Path) -> DenseIndex:
         path = gen / "vectors.faiss"
-        if path.exists():
-            return faiss.read_index(str(path))
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.embedder.dim))
+        return DenseIndex.load(path) if path.exists() else DenseIndex.empty(self.embedder.dim)
 
     def _load(self, sources, roots, report: BuildReport) -> list[Document]:
         docs: list[Document] = []
@@ -384,7 +379,7 @@ class IndexWriter:
                 report.skipped.append(self._too_long(doc, len(passages)))
                 continue
             if store.has_document(doc.id):
-                vectors.remove_ids(np.asarray(store.remove_document(doc.id), dtype=np.int64))
+                vectors.remove(store.remove_document(doc.id))
             ids = store.add_document(doc, passages, [tokenize(p.embedding_text) for p in passages], stamp)
             pending.append((ids, passages))
             report.added.append(doc.id)
@@ -394,8 +389,7 @@ class IndexWriter:
             return
         matrix, embedded = embed_passages(pairs, self.embedder, cache, self.progress, self.show)
         report.embedded, report.cached = embedded, len(pairs) - embedded
-        all_ids = np.asarray([i for ids, _ in pending for i in ids], dtype=np.int64)
-        vectors.add_with_ids(matrix, all_ids)
+        vectors.add(matrix, [i for ids, _ in pending for i in ids])
 
 
 def embedder_mismatch(index_embedder: str, requested: str, index_dir: Path) -> str:
@@ -419,7 +413,7 @@ class LoadedIndex:
     path: Path
     manifest: dict
     store: Store
-    vectors: object
+    vectors: DenseIndex
     lexical: Optional[LexicalIndex]
 
     @classmethod

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .dense import DenseIndex
 from .lexical import LexicalIndex
 from .store import Store
 
@@ -39,7 +40,7 @@ class Parts:
     path: Path
     manifest: dict
     store: Store
-    vectors: object
+    vectors: DenseIndex
     lexical: Optional[LexicalIndex]
 
 
@@ -80,8 +81,6 @@ def read_manifest_file(gen: Path, index_dir) -> dict:
 
 def open_parts(gen: Path, index_dir) -> Parts:
     """Open every part of ``gen``; a missing or unreadable part is a QAIndexError naming it."""
-    import faiss
-
     manifest = read_manifest_file(gen, index_dir)
     sqlite_path = gen / "passages.sqlite"
     if not sqlite_path.is_file() or sqlite_path.stat().st_size == 0:
@@ -95,7 +94,7 @@ def open_parts(gen: Path, index_dir) -> Parts:
         if not (gen / "vectors.faiss").is_file():
             raise _damaged(index_dir, "vectors.faiss", "is missing")
         try:
-            vectors = faiss.read_index(str(gen / "vectors.faiss"))
+            vectors = DenseIndex.load(gen / "vectors.faiss")
         except RuntimeError as exc:
             raise _damaged(index_dir, "vectors.faiss", "cannot be read by FAISS") from exc
         lexical = None
@@ -117,10 +116,10 @@ def disagreements(parts: Parts) -> list[str]:
     if parts.manifest.get("passages") != passages or parts.manifest.get("documents") != documents:
         problems.append(f"manifest.json says {parts.manifest.get('documents')} documents / "
                         f"{parts.manifest.get('passages')} passages, passages.sqlite holds {documents} / {passages}")
-    if parts.vectors.ntotal != passages:
-        problems.append(f"vectors.faiss holds {parts.vectors.ntotal} vectors for {passages} passages")
-    if parts.manifest.get("dim") not in (None, parts.vectors.d):
-        problems.append(f"vectors.faiss has dimension {parts.vectors.d}, the manifest says {parts.manifest.get('dim')}")
+    if len(parts.vectors) != passages:
+        problems.append(f"vectors.faiss holds {len(parts.vectors)} vectors for {passages} passages")
+    if parts.manifest.get("dim") not in (None, parts.vectors.dim):
+        problems.append(f"vectors.faiss has dimension {parts.vectors.dim}, the manifest says {parts.manifest.get('dim')}")
     if passages and parts.lexical is None:
         problems.append("bm25/ is missing")
     elif parts.lexical is not None and len(parts.lexical.ids) != passages:
@@ -130,7 +129,6 @@ def disagreements(parts: Parts) -> list[str]:
 
 def deep_disagreements(parts: Parts) -> list[str]:
     """Slower checks for ``qa index verify``: SQLite integrity and the same passage ids everywhere."""
-    import faiss
     import numpy as np
 
     problems = []
@@ -138,8 +136,7 @@ def deep_disagreements(parts: Parts) -> list[str]:
     if result != "ok":
         problems.append(f"passages.sqlite fails SQLite's integrity check: {result}")
     ids = np.sort(np.asarray(parts.store.passage_ids(), dtype=np.int64))
-    id_map = getattr(parts.vectors, "id_map", None)
-    if id_map is not None and not np.array_equal(np.sort(faiss.vector_to_array(id_map)), ids):
+    if not np.array_equal(np.sort(parts.vectors.ids()), ids):
         problems.append("vectors.faiss and passages.sqlite hold different passage ids")
     if parts.lexical is not None and not np.array_equal(np.sort(parts.lexical.ids), ids):
         problems.append("bm25/ and passages.sqlite hold different passage ids")
@@ -155,7 +152,7 @@ def verify_generation(gen: Path, index_dir) -> VerifyReport:
         return report
     try:
         documents, passages = parts.store.count()
-        report.counts = {"documents": documents, "passages": passages, "vectors": parts.vectors.ntotal,
+        report.counts = {"documents": documents, "passages": passages, "vectors": len(parts.vectors),
                          "bm25": len(parts.lexical.ids) if parts.lexical is not None else 0,
                          "embedder": parts.manifest.get("embedder")}
         report.problems += disagreements(parts) + deep_disagreements(parts)

@@ -16,18 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
 
-
-@dataclass
-class TrainingQuestion:
-    question: str
-    gold: list[dict]  # {"doc"} or {"doc", "article"}, as in qa eval's question files
-    id: str = ""
+from .questions import TrainingQuestion, gold_resolver
 
 
 @dataclass
@@ -116,38 +111,3 @@ class LearnedSignals:
 
         ranked = sorted(((pid, score + scale * bonus(pid)) for pid, score in scores.items()), key=lambda kv: -kv[1])
         return ranked, [Neighbour(self.questions[i].question, sim) for i, sim in near]
-
-
-def gold_resolver(store, questions: Sequence[TrainingQuestion]):
-    """A function: gold items → (passage id, law title) of the passages they point at in ``store``.
-
-    ``{"doc"}`` means every passage of the document, ``{"doc", "article"}`` that article's passages.
-    One query for all the questions' documents.
-    """
-    by_doc: dict[str, list[tuple[int, Optional[str], str]]] = defaultdict(list)
-    for pid, doc_id, article, title in store.passage_keys({g["doc"] for q in questions for g in q.gold}):
-        by_doc[doc_id].append((pid, article, title))
-
-    def resolve(gold: Sequence[dict]) -> list[tuple[int, str]]:
-        return [(pid, title) for g in gold for pid, article, title in by_doc.get(g["doc"], [])
-                if "article" not in g or g["article"] == article]
-    return resolve
-
-
-def parse_training_items(items: Sequence[dict]) -> list[TrainingQuestion]:
-    """Question-file rows (as for ``qa eval``) → training questions; malformed gold is an error."""
-    out: list[TrainingQuestion] = []
-    for n, row in enumerate(items, 1):
-        name = f"question {row.get('id', n) if isinstance(row, dict) else n}"
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not row["question"].strip():
-            raise ValueError(f"{name}: needs a non-empty 'question' text")
-        gold = row.get("gold")
-        if not isinstance(gold, list) or not gold or not all(
-                isinstance(g, dict) and isinstance(g.get("doc"), str) and g["doc"]
-                and isinstance(g.get("article", ""), str) for g in gold):
-            raise ValueError(f"{name}: 'gold' must be a non-empty list of {{\"doc\": text, \"article\": text}} "
-                             "items (article optional)")
-        out.append(TrainingQuestion(question=str(row["question"]).strip(),
-                                    gold=[{k: g[k] for k in ("doc", "article") if k in g} for g in gold],
-                                    id=str(row.get("id", n))))
-    return out

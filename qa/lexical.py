@@ -69,7 +69,7 @@ class LexicalIndex:
     def __init__(self, bm25, ids: np.ndarray):
         self.bm25 = bm25
         self.ids = ids
-        self._vocab = set(getattr(bm25, "vocab_dict", {}) or {})
+        self.vocab = frozenset(getattr(bm25, "vocab_dict", {}) or {})
 
     @classmethod
     def build(cls, token_lists: Sequence[Sequence[str]], ids: Iterable[int]) -> "LexicalIndex":
@@ -95,7 +95,7 @@ class LexicalIndex:
         """BM25 score of every row for weighted terms (unknown terms contribute nothing)."""
         total = np.zeros(len(self.ids), dtype=np.float32)
         for term, weight in terms.items():
-            if term in self._vocab and weight:
+            if term in self.vocab and weight:
                 total += weight * self.bm25.get_scores([term])
         return total
 
@@ -107,7 +107,3 @@ class LexicalIndex:
         idx = np.argpartition(-scores, k - 1)[:k]
         idx = idx[np.argsort(-scores[idx])]
         return [(int(self.ids[i]), float(scores[i])) for i in idx if scores[i] > 0]
-
-
-def dump_tokens(tokens: Sequence[str]) -> str:
-    return json.dumps(list(tokens), ensure_ascii=False)

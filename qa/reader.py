@@ -9,17 +9,18 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from .embedders import Embedder
 from .lexical import tokenize
 from .models import Citation, Hit
-from .references import EFFECTIVE_CLAUSE, asks_effective_date
+from .query import EFFECTIVE_CLAUSE, Query
 from .text import detect_language, split_sentences
 
-# Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md, `qa calibrate`).
+# Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md,
+# scripts/calibrate_abstention.py).
 ABSTAIN_BELOW = 0.45
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
@@ -31,6 +32,14 @@ class Reading:
     citations: list[Citation]
     confidence: float
     abstained: bool
+
+
+class Reader(Protocol):
+    """What every reader does: quote from the hits (verbatim) or abstain."""
+
+    name: str
+
+    def read(self, query: Query, hits: Sequence[Hit]) -> Reading: ...
 
 
 def frame(language: str, citations: Sequence[Citation]) -> str:
@@ -104,17 +113,16 @@ class ExtractiveReader:
                 self._sentence_vectors.popitem(last=False)
         return np.stack([self._sentence_vectors[s] for s in sentences])
 
-    def read(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray,
-             extra_terms: Sequence[str] = (), article: Optional[str] = None) -> Reading:
-        language = detect_language(question)
+    def read(self, query: Query, hits: Sequence[Hit]) -> Reading:
+        language = query.language
         if not hits:
             return Reading(abstention_text(language), [], 0.0, True)
-        if article and hits[0].passage.article == article:
+        if query.article and hits[0].passage.article == query.article:
             return self._quote_article(language, hits[0])
         # A Chinese sentence is matched against the translated terms of an English question,
         # an English sentence against the question's own words: never both at once.
-        own_terms = set(tokenize(question))
-        cross_terms = set(extra_terms) or own_terms
+        own_terms = query.terms
+        cross_terms = query.cross_terms or own_terms
         candidates: list[tuple[int, str, set[str]]] = []  # (hit index, sentence, its terms)
         term_sets: list[set[str]] = []
         for i, hit in enumerate(hits[: self.top_passages]):
@@ -131,12 +139,12 @@ class ExtractiveReader:
         openers = [next(j for j, c in enumerate(candidates) if c[0] == i)
                    for i in sorted({c[0] for c in candidates})]
         chosen = list(dict.fromkeys(by_overlap[: MAX_EMBEDDED_SENTENCES - len(openers)] + openers))
-        if asks_effective_date(question):  # the commencement sentence itself must be among those scored
+        when_question = query.asks_effective_date
+        if when_question:  # the commencement sentence itself must be among those scored
             chosen += [j for j, c in enumerate(candidates) if EFFECTIVE_CLAUSE.search(c[1]) and j not in chosen]
         vectors = self._embed([candidates[j][1] for j in chosen])
-        cosines = vectors @ query_vector
+        cosines = vectors @ query.vector
         scored = []
-        when_question = asks_effective_date(question)
         for j, cos in zip(chosen, cosines):
             i, sentence, _ = candidates[j]
             same_language = 0.03 if detect_language(sentence) == language else 0.0  # quote in the asker's language when it is there
@@ -256,12 +264,11 @@ class TransformersReader:
                 best = (p, int(offsets[w][ctx[s]][0]), int(offsets[w][ctx[e]][1]))
         return best
 
-    def read(self, question: str, hits: Sequence[Hit], query_vector=None, extra_terms: Sequence[str] = (),
-             article: Optional[str] = None) -> Reading:
-        language = detect_language(question)
+    def read(self, query: Query, hits: Sequence[Hit]) -> Reading:
+        language = query.language
         spans = []
         for hit in hits[: self.top_passages]:
-            p, start, end = self.best_span(question, hit.passage.text)
+            p, start, end = self.best_span(query.text, hit.passage.text)
             quote = hit.passage.text[start:end].strip()
             if quote:
                 spans.append((p, hit, quote))
@@ -274,7 +281,7 @@ class TransformersReader:
         return Reading(frame(language, citations), citations, p, False)
 
 
-def get_reader(spec: Optional[str], embedder: Embedder):
+def get_reader(spec: str | None, embedder: Embedder) -> Reader:
     """'extractive' (default) or 'transformers:<model id or path>'."""
     if not spec or spec == "extractive":
         return ExtractiveReader(embedder)

@@ -98,9 +98,9 @@ class Store:
         with self._lock:
             return list(self._db.execute("SELECT id, question, gold, vector FROM training_questions ORDER BY position"))
 
-    def passage_keys(self, doc_ids: Iterable[str]) -> list[tuple[int, str, Optional[str], str]]:
-        """(passage id, doc id, article, title) of every passage of these documents."""
-        return self._rows_in("SELECT p.id, p.doc_id, p.article, d.title FROM passages p "
+    def passage_keys(self, doc_ids: Iterable[str]) -> list[tuple[int, str, Optional[str], str, str]]:
+        """(passage id, doc id, article, title, text) of every passage of these documents."""
+        return self._rows_in("SELECT p.id, p.doc_id, p.article, d.title, p.text FROM passages p "
                              "JOIN documents d ON d.id = p.doc_id WHERE p.doc_id IN ({marks})", doc_ids)
 
     def has_document(self, doc_id: str) -> bool:

@@ -180,6 +180,3 @@ class Translator:
             for token in tokens:
                 terms[token] = terms.get(token, 0.0) + weight * share / len(tokens)
 
-
-def translate(question: str, in_vocab: Optional[Callable[[str], bool]] = None) -> Translation:
-    return Translator(in_vocab).translate(question)

@@ -20,7 +20,7 @@ from .assistant import USER_ERRORS
 from .highlight import esc, esc_md, highlight, safe_url
 from .loaders import MAX_FILE_BYTES
 from .models import KINDS, Answer, Passage
-from .retrieval import QueryError
+from .query import QueryError
 
 log = logging.getLogger(__name__)
 

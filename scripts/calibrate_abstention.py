@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from qa import Assistant
-from qa.evaluation import load_questions
+from qa.questions import load_questions
 
 
 def confidences(assistant, items) -> list[float]:

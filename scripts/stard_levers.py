@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from qa import Assistant, SearchSettings
-from qa.evaluation import BASELINES, load_questions
+from qa.evaluation import BASELINES
+from qa.questions import load_questions
 from qa.lexical import LexicalIndex, tokenize, weighted_terms
 
 POOL = 300
@@ -98,11 +99,11 @@ class Bench:
 
     # ------------------------------------------------------------ dense pseudo-relevance feedback
     def dense_prf(self, c: Case, m: int, beta: float) -> list[tuple[int, float]]:
-        first = self.retriever._dense(c.vector, 100)
+        first = self.retriever.index.vectors.top(c.vector, 100)
         if m:
-            top = self.retriever.index.vectors.reconstruct_batch(np.asarray([p for p, _ in first[:m]], dtype=np.int64))
+            top = self.retriever.index.vectors.vectors_of([p for p, _ in first[:m]])
             vec = c.vector + beta * top.mean(axis=0)
-            first = self.retriever._dense(vec / np.linalg.norm(vec), 100)
+            first = self.retriever.index.vectors.top(vec / np.linalg.norm(vec), 100)
         return first
 
 

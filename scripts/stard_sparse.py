@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import Assistant
-from qa.evaluation import load_questions
+from qa.questions import load_questions
 
 TOP_K = 256
 
@@ -58,7 +58,7 @@ def main() -> None:
     t = time.perf_counter()
     sparse_p = model.sparse([passages[i].embedding_text for i in ids], top_k=TOP_K, fmt="scipy")
     encode_s = time.perf_counter() - t
-    dense_p = assistant.retriever.index.vectors.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+    dense_p = assistant.retriever.index.vectors.vectors_of(ids)
     questions = [q["question"] for q in items]
     dense_q = assistant.embedder.embed_queries(questions)
     sparse_q = model.sparse(questions, top_k=TOP_K, fmt="scipy")

@@ -11,7 +11,8 @@ import itertools
 from pathlib import Path
 
 from qa import Assistant, SearchSettings
-from qa.evaluation import load_questions, run_system
+from qa.evaluation import run_system
+from qa.questions import load_questions
 
 _OFF = dict(w_dense_translated=0, w_lexical_translated=0, w_title=0, w_title_zh=0, translate=False, lookups=False)
 LEVERS = {

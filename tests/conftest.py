@@ -143,7 +143,7 @@ def handwritten_pdf(lines: list[str], title: str = "") -> bytes:
 
 def reportlab_pdf(lines: list[str], title: str = "") -> bytes:
     """A PDF with Chinese text (reportlab's built-in STSong-Light CID font); skips without reportlab."""
-    pytest.importorskip("reportlab", reason="reportlab (test extra) not installed")
+    import reportlab  # noqa: F401  (test extra: a broken install fails)
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import DEV_QUESTIONS, require_shared, seed_cache
 from qa import Answer, Assistant, QueryError
 from qa.cli import cli
-from qa.retrieval import MAX_QUESTION_CHARS, check_query
+from qa.query import MAX_QUESTION_CHARS, check_query
 
 EFFECTIVE_DATE = "When do the Chongqing development zone regulations take effect?"
 OFF_TOPIC = [

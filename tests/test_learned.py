@@ -297,8 +297,8 @@ def test_cli_learn_rejects_malformed_gold_without_traceback(learned_index, tmp_p
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"question": "x", "gold": "notalist"}])
     result = run("index", "learn", bad, "--index", learned_index)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.stderr.strip() == ("Error: question 1: 'gold' must be a non-empty list of "
-                                     "{\"doc\": text, \"article\": text} items (article optional)")
+    assert result.stderr.strip() == ("Error: bad.jsonl line 1: 'gold' must be a list of {\"doc\": text} items, "
+                                     "each with an optional \"article\" or \"quote\" text")
     assert info_json(learned_index)["training_questions"] == len(KEPT)
 
 
@@ -330,3 +330,15 @@ def test_only_training_questions_above_the_similarity_floor_vote(learned):
     assert len(voters) < len(everyone)
     strict = SearchSettings(neighbour_floor=0.99)  # nobody votes: only the law prior is left
     assert learned.retriever.search(PARAPHRASE, k=9, settings=strict).neighbours == []
+
+
+def test_a_quote_gold_points_at_the_passages_holding_the_quote_not_the_whole_document(scratch):
+    from qa.questions import gold_resolver, parse_training_items
+
+    (question,) = parse_training_items([{"id": "q", "question": "Quiet hours?",
+                                         "gold": [{"doc": "housing-3", "quote": "from 10 pm to 7 am"},
+                                                  {"doc": "housing-3", "quote": "not in the text"}]}])
+    assert question.gold[0] == {"doc": "housing-3", "quote": "from 10 pm to 7 am"}  # kept as written
+    resolve = gold_resolver(scratch.retriever.index.store, [question])
+    assert [title for _, title in resolve(question.gold)] == ["Test City Residential Quarter Rules"]
+    assert resolve(question.gold[1:]) == []  # a quote found nowhere resolves to nothing

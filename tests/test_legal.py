@@ -8,7 +8,7 @@ import pytest
 from conftest import CHONGQING, FIL, require_shared
 from qa.legal import parse_articles
 from qa.numerals import article_label, cn_to_int, int_to_cn, parse_article_label, roman_to_int
-from qa.references import article_reference
+from qa.query import article_reference
 from qa.text import normalize, strip_html_comments
 
 # An independent count: a line that starts with 第X条 (or 第X条之Y) followed by a space.

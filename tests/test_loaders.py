@@ -152,7 +152,7 @@ def test_corrupt_pdf_is_a_load_error_naming_the_file(tmp_path, content):
 
 
 def test_docx(tmp_path):
-    docx = pytest.importorskip("docx")
+    import docx  # a hard dependency: a broken install fails here
     document = docx.Document()
     document.core_properties.title = "测试市办法"
     document.add_heading("测试市办法", level=1)

@@ -15,10 +15,12 @@ import pytest
 
 from qa import Assistant, Hit, Passage
 from qa.embedders import EmbedderError, get_embedder
+from qa.query import Query
 from qa.reader import TransformersReader, get_reader
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+# Hard dependencies: a broken install must fail this module, not skip it.
+import torch  # noqa: E402
+import transformers  # noqa: E402
 
 FILLER = "园区管理机构应当依法履行职责，为企业提供服务。"
 SPAN = "甲一站式审批服务乙"
@@ -135,7 +137,7 @@ def test_span_reader_answer_is_a_verbatim_quote_with_citation(tiny_qa_model):
     passage = Passage(doc_id="law.md", title="测试市园区条例", text=long_passage(12), article="第十条",
                       kind="regulation", language="zh")
     other = Passage(doc_id="law.md", title="测试市园区条例", text="第一条 " + FILLER, article="第一条")
-    reading = reader.read("园区有没有什么服务？", [Hit(other, 0.9, 1), Hit(passage, 0.8, 2)])
+    reading = reader.read(Query.parse("园区有没有什么服务？"), [Hit(other, 0.9, 1), Hit(passage, 0.8, 2)])
     assert not reading.abstained
     assert [c.quotes for c in reading.citations] == [[SPAN]]
     assert reading.citations[0].hit.passage is passage
@@ -146,7 +148,7 @@ def test_span_reader_answer_is_a_verbatim_quote_with_citation(tiny_qa_model):
 def test_span_reader_abstains_without_a_confident_span(tiny_qa_model):
     reader = TransformersReader(str(tiny_qa_model), max_length=64, stride=16)
     passage = Passage(doc_id="law.md", title="测试市园区条例", text="第一条 " + FILLER * 3, article="第一条")
-    reading = reader.read("What is the approval window?", [Hit(passage, 1.0, 1)])
+    reading = reader.read(Query.parse("What is the approval window?"), [Hit(passage, 1.0, 1)])
     assert reading.abstained and reading.citations == []
     assert reading.text.startswith("The indexed documents do not appear")
 

@@ -1,0 +1,112 @@
+"""The question, parsed once: checked text, language, the article and intent it names, its translation.
+
+Built by ``Query.parse`` at the front door (``Assistant.ask`` / ``search``) and handed to
+retrieval and to the reader alike, so no stage works the question out again. Retrieval fills
+in what needs the index (the laws it names, the query vectors).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .lexical import tokenize
+from .numerals import CN_NUMERAL, article_label, cn_to_int
+from .text import detect_language, strip_control
+from .translate import Translation
+
+MAX_QUESTION_CHARS = 2000
+
+
+class QueryError(ValueError):
+    """The query cannot be searched (empty, punctuation only, too long)."""
+
+
+def check_query(query: str, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    if not isinstance(query, str):
+        raise QueryError(f"the question must be text, not {type(query).__name__}")
+    query = strip_control(query).strip()
+    if not query:
+        raise QueryError("the question is empty; type a question about the regulations")
+    if not re.search(r"\w", query):
+        raise QueryError("the question has no words (only punctuation or symbols)")
+    if len(query) > max_chars:
+        raise QueryError(f"the question is {len(query)} characters long; the limit is {max_chars}. "
+                         "Shorten it to the question itself.")
+    return query
+
+
+# ---------------------------------------------------------------- what a question names
+_CN_REF = re.compile(rf"第({CN_NUMERAL}|\d+)条(?:之({CN_NUMERAL}))?")
+_EN_REF = re.compile(r"\b(?:article|art\.?)\s*(\d+)(?:\s*\(\s*(\d+)\s*\))?", re.I)
+
+
+def article_reference(question: str) -> Optional[str]:
+    """The article label a question names (第十三条, 第十三条之一, "Article 13"), as 第X条, or None."""
+    m = _CN_REF.search(question)
+    if m:
+        number = m.group(1)
+        n = int(number) if number.isdigit() else cn_to_int(number)
+        suffix = cn_to_int(m.group(2)) if m.group(2) else None
+        return article_label(n, suffix) if 0 < n < 10000 else None
+    m = _EN_REF.search(question)
+    if m and 0 < int(m.group(1)) < 10000:
+        return article_label(int(m.group(1)))
+    return None
+
+
+_WHEN_ZH = re.compile(r"(什么时候|何时|哪天|哪一天|几时|哪年|日期|时间|多会儿).{0,12}(施行|生效|实施|开始|起效)|"
+                      r"(施行|生效|实施)(日期|时间|日)")
+_WHEN_EN = re.compile(r"\b(when|what date|which date|effective date|start date|date of entry)\b.{0,80}"
+                      r"\b(take effect|took effect|come into force|came into force|enter into force|entered into force|"
+                      r"effective|in force|start to apply|apply from|begin)\b|\beffective date\b", re.I)
+# The sentence of a law that answers "when does it take effect?" (its commencement clause).
+EFFECTIVE_CLAUSE = re.compile(r"(自|于).{0,30}(起施行|起生效|开始施行)|施行之日|"
+                              r"(shall|will)?\s*(come|came|comes) into (force|effect) (on|from|as of)|"
+                              r"(take|takes|took) effect (on|from|as of)|(effective|in force) (from|on|as of) \w+ \d", re.I)
+
+
+def asks_effective_date(question: str) -> bool:
+    """True for "When does … take effect?" / "……什么时候施行？" — answered by the law's own clause."""
+    return bool(_WHEN_ZH.search(question) or _WHEN_EN.search(question))
+
+
+@dataclass
+class Query:
+    """A question as every stage sees it."""
+
+    text: str
+    language: str
+    article: Optional[str] = None  # 第X条 the question names
+    asks_effective_date: bool = False
+    translation: Optional[Translation] = None  # English (or other) → weighted Chinese terms
+    laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
+    vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
+
+    @classmethod
+    def parse(cls, question: str, translator=None) -> "Query":
+        """Check and parse ``question``; ``translator`` (a ``Translator``) renders non-Chinese ones in Chinese."""
+        text = check_query(question)
+        language = detect_language(text)
+        translation = translator.translate(text) if translator is not None and language != "zh" else None
+        if translation is not None and not translation.terms:
+            translation = None
+        return cls(text=text, language=language, article=article_reference(text),
+                   asks_effective_date=asks_effective_date(text), translation=translation)
+
+    @property
+    def vector(self) -> Optional[np.ndarray]:
+        """The embedding of the question's own words."""
+        return self.vectors[0] if self.vectors else None
+
+    @property
+    def terms(self) -> set[str]:
+        """The question's own BM25 tokens."""
+        return set(tokenize(self.text))
+
+    @property
+    def cross_terms(self) -> set[str]:
+        """Chinese terms of the translation (empty when there is none)."""
+        return set(self.translation.terms) if self.translation else set()
