@@ -199,7 +199,7 @@ class Assistant:
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         question = result.query.text
         return Answer(question=question, text=reading.text, citations=reading.citations,
-                      confidence=reading.confidence, abstained=reading.abstained,
+                      confidence=reading.confidence, abstained=reading.abstained, partial=reading.partial,
                       nearest=list(result.hits), timings=timings,
                       translated_query=result.translation.text if result.translation else None)
 

@@ -245,7 +245,7 @@ def ask(question, reader, index_dir, as_json):
         _echo(f"  - {hit.citation} [{hit.doc}]")
         if answer.abstained:
             _echo("    " + hit.passage.text[:200].replace("\n", " "))
-    click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.timings.get('total_ms', 0):.0f} ms")
+    click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.state} · {answer.timings.get('total_ms', 0):.0f} ms")
 
 
 # ------------------------------------------------------------------ eval / bench

@@ -55,33 +55,66 @@ def summarise(ranks: Sequence[Optional[int]], latencies: Sequence[float],
 
 def run_system(assistant, items: Sequence[dict], settings: Optional[SearchSettings] = None, k: int = 100,
                answers: bool = False) -> dict:
+    """Rank every question; with ``answers`` also ask it and judge the answer against the gold.
+
+    Retrieval figures count only answerable questions (non-empty gold). An answer is
+    *correct* when it cites a gold passage, *wrong* when it quotes anything else, *held back*
+    when it abstains (or, for questions the documents cannot answer, says it is partial).
+    """
     retriever = assistant.retriever
     rows = []
     for item in items:
         started = time.perf_counter()
         result = retriever.search(item["question"], k, settings=settings)
         elapsed = (time.perf_counter() - started) * 1000
-        row = {"id": item.get("id"), "lang": item.get("lang"), "question": item["question"],
-               "rank": first_rank(result.hits, item["gold"]), "gold_ranks": gold_ranks(result.hits, item["gold"]),
-               "latency_ms": round(elapsed, 1),
+        gold = item["gold"]
+        row = {"id": item.get("id"), "lang": item.get("lang"), "kind": item.get("kind"), "question": item["question"],
+               "answerable": bool(gold), "rank": first_rank(result.hits, gold) if gold else None,
+               "gold_ranks": gold_ranks(result.hits, gold), "latency_ms": round(elapsed, 1),
                "top": [h.citation for h in result.hits[:3]]}
         if answers:
             answer = assistant.ask(item["question"])
-            row["answered"] = not answer.abstained
+            row["state"] = answer.state
+            row["correct"] = any(_matches(c.hit, g) for c in answer.citations for g in gold)
             row["verbatim"] = all(q in c.hit.passage.text for c in answer.citations for q in c.quotes)
             row["answer"] = answer.text
         rows.append(row)
+    return {**summarise_rows(rows, answers), "questions": rows}
 
+
+def answer_figures(rows: Sequence[dict]) -> dict:
+    """Shares of correct / wrong / held-back answers, for answerable and unanswerable questions."""
+    out: dict = {}
+    answerable = [r for r in rows if r["answerable"]]
+    if answerable:
+        n = len(answerable)
+        out["answered_correctly"] = round(sum(r["correct"] for r in answerable) / n, 4)
+        out["answered_wrongly"] = round(sum(r["state"] != "abstained" and not r["correct"] for r in answerable) / n, 4)
+        out["partial"] = round(sum(r["state"] == "partial" for r in answerable) / n, 4)
+        out["abstained"] = round(sum(r["state"] == "abstained" for r in answerable) / n, 4)
+    unanswerable = [r for r in rows if not r["answerable"]]
+    if unanswerable:
+        out["unanswerable_n"] = len(unanswerable)
+        out["unanswerable_held_back"] = round(
+            sum(r["state"] in ("abstained", "partial") for r in unanswerable) / len(unanswerable), 4)
+    out["verbatim"] = all(r["verbatim"] for r in rows)
+    return out
+
+
+def summarise_rows(rows: Sequence[dict], answers: bool = False) -> dict:
+    """Figures overall, per language and per kind (when the question file names kinds)."""
     def summary(sub):
-        return summarise([r["rank"] for r in sub], [r["latency_ms"] for r in sub], [r["gold_ranks"] for r in sub])
+        scored = [r for r in sub if r["answerable"]]
+        out = summarise([r["rank"] for r in scored], [r["latency_ms"] for r in sub], [r["gold_ranks"] for r in scored])
+        if answers:
+            out.update(answer_figures(sub))
+        return out
 
     report = {"overall": summary(rows)}
     for lang in sorted({r["lang"] for r in rows if r["lang"]}):
         report[lang] = summary([r for r in rows if r["lang"] == lang])
-    if answers:
-        report["answered"] = round(sum(r["answered"] for r in rows) / max(1, len(rows)), 4)
-        report["verbatim"] = all(r["verbatim"] for r in rows)
-    report["questions"] = rows
+    for lang, kind in sorted({(r["lang"], r["kind"]) for r in rows if r["kind"]}):
+        report[f"{lang}:{kind}"] = summary([r for r in rows if r["lang"] == lang and r["kind"] == kind])
     return report
 
 
@@ -117,7 +150,7 @@ def evaluate(assistant, items: Sequence[dict], compare: bool = False, answers: b
 
 def format_report(report: dict) -> str:
     lines = []
-    header = f"{'system':<8} {'subset':<8} {'n':>5} {'hit@1':>6} {'hit@5':>6} {'hit@10':>6} {'hit@100':>7} " \
+    header = f"{'system':<8} {'subset':<16} {'n':>5} {'hit@1':>6} {'hit@5':>6} {'hit@10':>6} {'hit@100':>7} " \
              f"{'MRR@10':>6} {'R@10':>6} {'R@100':>6} {'mean ms':>8} {'p95 ms':>7}"
     lines.append(header)
     for system, result in report.items():
@@ -126,11 +159,20 @@ def format_report(report: dict) -> str:
         for subset, s in result.items():
             if not isinstance(s, dict) or "hit@1" not in s:
                 continue
-            lines.append(f"{system:<8} {subset:<8} {s['n']:>5} {s['hit@1']:>6.3f} {s['hit@5']:>6.3f} "
+            lines.append(f"{system:<8} {subset:<16} {s['n']:>5} {s['hit@1']:>6.3f} {s['hit@5']:>6.3f} "
                          f"{s['hit@10']:>6.3f} {s['hit@100']:>7.3f} {s['mrr@10']:>6.3f} "
                          f"{s.get('recall@10', 0):>6.3f} {s.get('recall@100', 0):>6.3f} "
                          f"{s.get('latency_mean_ms', 0):>8.1f} {s.get('latency_p95_ms', 0):>7.1f}")
     system = report.get("system", {})
-    if "answered" in system:
-        lines.append(f"answered: {system['answered']:.3f}  quotes verbatim: {system['verbatim']}")
+    answered = [(subset, s) for subset, s in system.items() if isinstance(s, dict) and "verbatim" in s]
+    if answered:
+        lines.append("")
+        lines.append(f"{'answers':<25} {'correct':>8} {'wrong':>7} {'partial':>8} {'abstain':>8} "
+                     f"{'unanswerable held back':>23}")
+        for subset, s in answered:
+            held = (f"{s['unanswerable_held_back']:.3f} of {s['unanswerable_n']}"
+                    if "unanswerable_held_back" in s else "")
+            lines.append(f"{subset:<25} {s.get('answered_correctly', 0):>8.3f} {s.get('answered_wrongly', 0):>7.3f} "
+                         f"{s.get('partial', 0):>8.3f} {s.get('abstained', 0):>8.3f} {held:>23}")
+        lines.append(f"quotes verbatim: {system['overall']['verbatim']}")
     return "\n".join(lines)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Optional
+from typing import Optional
 
-Kind = Literal["regulation", "news", "other"]
 KINDS: tuple[str, ...] = ("regulation", "news", "other")
 
 
@@ -135,11 +134,18 @@ class Answer:
     nearest: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     translated_query: Optional[str] = None
+    partial: bool = False
+
+    @property
+    def state(self) -> str:
+        """"answered", "partial" (on topic, but the quote may not answer) or "abstained"."""
+        return "abstained" if self.abstained else "partial" if self.partial else "answered"
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "text": self.text,
+            "state": self.state,
             "citations": [c.to_dict() for c in self.citations],
             "confidence": round(float(self.confidence), 4),
             "abstained": self.abstained,

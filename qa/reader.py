@@ -22,6 +22,9 @@ from .text import detect_language, split_sentences
 # Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md,
 # scripts/calibrate_abstention.py).
 ABSTAIN_BELOW = 0.45
+# Below this sentence support (cosine + weighted term overlap of the best quoted sentence) an
+# answer is shown as partial; placed with scripts/calibrate_abstention.py on the dev sets.
+PARTIAL_BELOW = 0.0
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
 
@@ -32,6 +35,8 @@ class Reading:
     citations: list[Citation]
     confidence: float
     abstained: bool
+    partial: bool = False  # the passage is on topic but the quoted sentences may not answer
+    support: float = 0.0  # how well the best quoted sentence matches the question (for calibration)
 
 
 class Reader(Protocol):
@@ -42,17 +47,43 @@ class Reader(Protocol):
     def read(self, query: Query, hits: Sequence[Hit]) -> Reading: ...
 
 
-def frame(language: str, citations: Sequence[Citation]) -> str:
-    """Wrap verbatim quotes in the question's language: English framing around a Chinese quote is fine."""
+def verbatim_spans(text: str, quotes: Sequence[str]) -> list[str]:
+    """Quotes in the order of ``text``, neighbours merged into one span when only white space
+    separates them: every returned span is itself a substring of ``text``."""
+    found = sorted((text.find(q), q) for q in dict.fromkeys(quotes) if q and q in text)
+    spans: list[tuple[int, int]] = []
+    for start, q in found:
+        end = start + len(q)
+        if spans and not text[spans[-1][1]:start].strip():
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return [text[a:b] for a, b in spans]
+
+
+def frame(language: str, citations: Sequence[Citation], partial: bool = False) -> str:
+    """Wrap verbatim quotes in the question's language: English framing around a Chinese quote is fine.
+
+    Each quote stands in its own quotation marks (quotes that are not adjacent in the law are
+    never joined into one), so every quoted string is a substring of its passage.
+    """
     zh = language == "zh"
     parts = []
     for i, c in enumerate(citations):
-        quote = " ".join(c.quotes)
+        quoted = " … ".join(f"“{q}”" for q in c.quotes)
         if zh:
-            parts.append(f"{'根据' if i == 0 else '另见'}{c.hit.citation}：“{quote}”")
+            parts.append(f"{'根据' if i == 0 else '另见'}{c.hit.citation}：{quoted}")
         else:
-            parts.append(f"{'According to' if i == 0 else 'See also'} {c.hit.citation}: “{quote}”")
+            parts.append(f"{'According to' if i == 0 else 'See also'} {c.hit.citation}: {quoted}")
+    if partial:
+        parts.insert(0, PARTIAL_NOTE["zh" if zh else "en"])
     return "\n\n".join(parts)
+
+
+PARTIAL_NOTE = {
+    "en": "This may only partly answer the question: the nearest provision is quoted below; check that it applies.",
+    "zh": "以下条文可能只部分回答了这个问题，请核对是否适用。",
+}
 
 
 def abstention_text(language: str) -> str:
@@ -97,11 +128,12 @@ class ExtractiveReader:
     name = "extractive"
 
     def __init__(self, embedder: Embedder, top_passages: int = 3, max_quotes: int = 2,
-                 abstain_below: float = ABSTAIN_BELOW):
+                 abstain_below: float = ABSTAIN_BELOW, partial_below: float = PARTIAL_BELOW):
         self.embedder = embedder
         self.top_passages = top_passages
         self.max_quotes = max_quotes
         self.abstain_below = abstain_below
+        self.partial_below = partial_below
         self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _embed(self, sentences: list[str]) -> np.ndarray:
@@ -118,7 +150,12 @@ class ExtractiveReader:
         if not hits:
             return Reading(abstention_text(language), [], 0.0, True)
         if query.article and hits[0].passage.article == query.article:
-            return self._quote_article(language, hits[0])
+            # Sure only when the question also names the law; an article number alone ("Article 3 of
+            # the Mongolian code") may point at any law, so the evidence decides as for any question.
+            confidence = 1.0 if query.laws else self.confidence(hits)
+            if confidence < self.abstain_below:
+                return Reading(abstention_text(language), [], confidence, True)
+            return self._quote_article(language, hits[0], confidence)
         # A Chinese sentence is matched against the translated terms of an English question,
         # an English sentence against the question's own words: never both at once.
         own_terms = query.terms
@@ -153,24 +190,23 @@ class ExtractiveReader:
                 score += 0.2
             scored.append((score, float(cos), i, sentence))
         scored.sort(key=lambda x: -x[0])
-        best_score, _, best_i, _ = scored[0]
+        best_score, best_cos, best_i, _ = scored[0]
         confidence = self.confidence(hits)
         if confidence < self.abstain_below:
             return Reading(abstention_text(language), [], confidence, True)
+        support = best_score - 0.1 / (1 + best_i)  # the sentence's own merit, not its passage's rank
+        partial = support < self.partial_below
         quotes_by_hit: dict[int, list[str]] = {}
         for score, cos, i, sentence in scored:
             if sum(len(q) for q in quotes_by_hit.values()) >= self.max_quotes:
                 break
             if score >= best_score - 0.03 and (i in quotes_by_hit or len(quotes_by_hit) < 2):
                 quotes_by_hit.setdefault(i, []).append(sentence)
-        citations = []
-        for i in sorted(quotes_by_hit, key=lambda i: (i != best_i, i)):
-            text = hits[i].passage.text
-            ordered = sorted(quotes_by_hit[i], key=text.find)  # keep the law's own order
-            citations.append(Citation(hit=hits[i], quotes=ordered))
-        return Reading(frame(language, citations), citations, confidence, False)
+        citations = [Citation(hit=hits[i], quotes=verbatim_spans(hits[i].passage.text, quotes_by_hit[i]))
+                     for i in sorted(quotes_by_hit, key=lambda i: (i != best_i, i))]
+        return Reading(frame(language, citations, partial), citations, confidence, False, partial, support)
 
-    def _quote_article(self, language: str, hit: Hit) -> Reading:
+    def _quote_article(self, language: str, hit: Hit, confidence: float) -> Reading:
         """A question naming an article ("What does Article 13 say?") gets that article's opening."""
         sentences = quotable_sentences(hit.passage.text)
         quotes: list[str] = []
@@ -178,10 +214,10 @@ class ExtractiveReader:
             if quotes and sum(map(len, quotes)) + len(sentence) > 300:
                 break
             quotes.append(sentence)
-        citations = [Citation(hit=hit, quotes=quotes)] if quotes else []
+        citations = [Citation(hit=hit, quotes=verbatim_spans(hit.passage.text, quotes))] if quotes else []
         if not citations:
             return Reading(abstention_text(language), [], 0.0, True)
-        return Reading(frame(language, citations), citations, 1.0, False)
+        return Reading(frame(language, citations), citations, confidence, False, False, confidence)
 
     @staticmethod
     def confidence(hits: Sequence[Hit]) -> float:
