@@ -55,6 +55,16 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def chinese_words(text: str) -> list[str]:
+    """Words of the Chinese runs of ``text`` (jieba's precise mode), stop words left out."""
+    words: list[str] = []
+    for run in _RUN.findall(text):
+        if "\u3400" <= run[0] <= "\u9fff":
+            with _jieba_lock:
+                words.extend(w for w in _jieba().lcut(run) if w not in ZH_STOP)
+    return words
+
+
 def weighted_terms(text: str) -> dict[str, float]:
     """A plain query as term → weight (1 per occurrence)."""
     weights: dict[str, float] = {}
@@ -70,6 +80,16 @@ class LexicalIndex:
         self.bm25 = bm25
         self.ids = ids
         self.vocab = frozenset(getattr(bm25, "vocab_dict", {}) or {})
+        self._df: dict[str, int] | None = None
+
+    def doc_freq(self, term: str) -> int:
+        """In how many passages ``term`` occurs (0 when unknown): how common a word is in these laws."""
+        if self._df is None:
+            vocab = getattr(self.bm25, "vocab_dict", {}) or {}
+            indptr = np.asarray(self.bm25.scores["indptr"])
+            counts = np.diff(indptr)
+            self._df = {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
+        return self._df.get(term, 0)
 
     @classmethod
     def build(cls, token_lists: Sequence[Sequence[str]], ids: Iterable[int]) -> "LexicalIndex":

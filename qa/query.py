@@ -81,7 +81,7 @@ class Query:
     language: str
     article: Optional[str] = None  # 第X条 the question names
     asks_effective_date: bool = False
-    translation: Optional[Translation] = None  # English (or other) → weighted Chinese terms
+    translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
 
@@ -90,7 +90,9 @@ class Query:
         """Check and parse ``question``; ``translator`` (a ``Translator``) renders non-Chinese ones in Chinese."""
         text = check_query(question)
         language = detect_language(text)
-        translation = translator.translate(text) if translator is not None and language != "zh" else None
+        translation = None
+        if translator is not None:
+            translation = translator.translate_chinese(text) if language == "zh" else translator.translate(text)
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),

@@ -37,6 +37,15 @@ class SearchSettings:
     w_lexical: float = 1.0
     w_dense_translated: float = 1.0
     w_lexical_translated: float = 1.0
+    # The same signals for a Chinese question rendered in English (they judge English passages only).
+    # (1.0 / 1.0 / 0.3 chosen on the shared dev set's Chinese questions, bench/dev-zh-news.jsonl and
+    # the bundled corpus with scripts/tune_fusion.py-style sweeps; docs/benchmarks.md.)
+    w_dense_to_english: float = 1.0
+    w_lexical_to_english: float = 1.0
+    # For a Chinese question also searched in English: added (× the top fused score) to Chinese
+    # passages, so that between two passages saying the same the asker's language wins. (For English
+    # questions the same bonus sends them to the English news instead of the statutes: not used.)
+    w_prefer_chinese: float = 0.3
     w_title: float = 1.0
     translate: bool = True
     # Translated signals only judge Chinese passages / sums are normalised per passage language.
@@ -94,7 +103,8 @@ class Retriever:
         self._learned: Optional[LearnedSignals] = None
         self._learned_loaded = False
         vocab = index.lexical.vocab if index.lexical else frozenset()
-        self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None)
+        self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None,
+                                     doc_freq=index.lexical.doc_freq if index.lexical else None)
 
     def parse(self, question: str | Query, settings: Optional[SearchSettings] = None) -> Query:
         """The question parsed against this index's vocabulary (a Query passes through)."""
@@ -145,9 +155,12 @@ class Retriever:
         own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n))
         signals = [own]
         translated_dense: Optional[Signal] = None
-        scope = "zh" if s.scope_translated else None
+        scope = translation.target if (translation and s.scope_translated) else None
+        to_english = translation is not None and translation.target == "en"
+        w_dense_t = s.w_dense_to_english if to_english else s.w_dense_translated
+        w_lexical_t = s.w_lexical_to_english if to_english else s.w_lexical_translated
         if len(query.vectors) > 1:
-            translated_dense = Signal("dense translated", s.w_dense_translated, dense.top(query.vectors[1], n), scope)
+            translated_dense = Signal("dense translated", w_dense_t, dense.top(query.vectors[1], n), scope)
             signals.append(translated_dense)
         timings["dense_ms"] = (time.perf_counter() - t1) * 1000
 
@@ -157,7 +170,7 @@ class Retriever:
             lexical = self.index.lexical.top(weighted_terms(query.text), n)
             signals.append(Signal("lexical", s.w_lexical, lexical))
             if translation:
-                signals.append(Signal("lexical translated", s.w_lexical_translated,
+                signals.append(Signal("lexical translated", w_lexical_t,
                                       self.index.lexical.top(translation.terms, n), scope))
         timings["lexical_ms"] = (time.perf_counter() - t2) * 1000
 
@@ -168,6 +181,8 @@ class Retriever:
             ids = self.index.store.passage_ids_for_titles(query.laws)
             signals.append(Signal("named law", w_title, dense.similarities(query.vectors[-1], ids)))
         fused = self._fuse(signals, s)
+        if to_english and s.w_prefer_chinese and fused:
+            fused = self._prefer_language(fused, "zh", s.w_prefer_chinese)
         neighbours: list[Neighbour] = []
         if (s.w_law_prior or s.w_neighbour_doc or s.w_neighbour_law) and self.learned is not None:
             fused, neighbours = self.learned.rerank(
@@ -209,6 +224,13 @@ class Retriever:
         language_of = (self.index.store.languages_of({pid for sig in signals for pid, _ in sig.ranking})
                        if scoped else None)
         return fuse(signals, s.fusion, s.rrf_k, language_of, s.normalise_languages)
+
+    def _prefer_language(self, fused: Ranking, language: str, weight: float) -> Ranking:
+        bonus = weight * fused[0][1]
+        head = fused[:300]
+        language_of = self.index.store.languages_of(pid for pid, _ in head)
+        rescored = [(pid, score + (bonus if language_of.get(pid) == language else 0.0)) for pid, score in head]
+        return sorted(rescored, key=lambda kv: -kv[1]) + fused[300:]
 
     def _lookup_first(self, fused: Ranking, article: str, laws: list[str]) -> Ranking:
         """Put the named article first: of the named law, else of the best-ranked document that has it."""

