@@ -196,17 +196,27 @@ def test_a_second_writer_says_it_waits_then_applies_its_change_on_top(index, tmp
     assert doc_ids(index) == ["late.md", STATUTE]
 
 
+def _add_process(doc: Path, index: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "add", str(doc), "--index", str(index)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def test_kill_9_at_random_points_leaves_the_old_or_the_new_index(index, tmp_path):
+    """Kill points spread over a whole `qa index add` (start-up, loading, embedding, publishing)."""
     seed = int(os.environ.get("QA_KILL_SEED", time.time()))
+    trials = int(os.environ.get("QA_KILL_TRIALS", 5))
     rng = random.Random(seed)
+    (tmp_path / "timed.md").write_text(small_statute(40, "计时"), encoding="utf-8")
+    started = time.monotonic()
+    assert _add_process(tmp_path / "timed.md", index).wait(timeout=300) == 0
+    full = time.monotonic() - started  # how long one add takes here, start to finish
     before = doc_ids(index)
     outcomes = []
-    for trial in range(5):
+    for trial in range(trials):
         doc = tmp_path / f"k{trial}.md"
-        doc.write_text(small_statute(24, f"第{trial}次"), encoding="utf-8")  # new text: embedding every time
-        proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "add", str(doc), "--index", str(index)],
-                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        delay = rng.uniform(0.2, 4.0)
+        doc.write_text(small_statute(40, f"第{trial}次"), encoding="utf-8")  # new text: embedding every time
+        proc = _add_process(doc, index)
+        delay = rng.uniform(0.05, 0.95) * full
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -217,7 +227,8 @@ def test_kill_9_at_random_points_leaves_the_old_or_the_new_index(index, tmp_path
         assert answers(index), f"seed {seed}, trial {trial}"
         outcomes.append((round(delay, 2), proc.returncode, doc.name in now))
         before = now
-    print(f"kill seed {seed}: (delay, exit, kept) {outcomes}")
+    print(f"kill seed {seed}, full add {full:.1f}s: (delay, exit, kept) {outcomes}")
+    assert sum(code == -signal.SIGKILL for _, code, _ in outcomes) >= trials // 2  # most trials really were killed
     # the next writer cleans what killed ones left behind
     (tmp_path / "after.md").write_text(small_statute(2, "之后"), encoding="utf-8")
     assert run("index", "add", tmp_path / "after.md", "--index", index).exit_code == 0
