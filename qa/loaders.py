@@ -19,7 +19,8 @@ from .fetching import FetchError, fetch
 from .models import KINDS, Document
 from .text import detect_language, normalize, strip_html_comments
 
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".jsonl")
+FILE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")  # one file, one document
+SUPPORTED_SUFFIXES = FILE_SUFFIXES + (".jsonl",)  # a .jsonl corpus: one document per line
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_URL_BYTES = 20 * 1024 * 1024
 URL_TIMEOUT_S = 20.0

@@ -20,7 +20,7 @@ from .law_titles import LawTitles
 from .learned import LearnedSignals, Neighbour
 from .lexical import weighted_terms
 from .models import Hit
-from .query import EFFECTIVE_CLAUSE, Query, QueryError, check_query  # noqa: F401  (re-exported)
+from .query import EFFECTIVE_CLAUSE, Query
 from .translate import Translation, Translator
 
 MIN_TRUSTED_COVERAGE = 0.5

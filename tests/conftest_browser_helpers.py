@@ -133,7 +133,7 @@ def free_port() -> int:
 
 def launch_app(assistant, **kwargs):
     """Launch the real app on loopback without blocking; returns (demo, url)."""
-    from qa.webapp import build_app, launch
+    from qa.web import build_app, launch
 
     demo = build_app(assistant)
     port = free_port()

@@ -20,15 +20,14 @@ import sys
 import time
 import tomllib
 import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
+import click.testing
 import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, LoopbackServer
-from qa import Assistant, QAIndexError, QueryError
+from qa import Assistant, QAIndexError
 from qa.cli import cli
 from qa.index import current_generation, verify
 from qa.loaders import LoadError, fetch_url, load_sources

@@ -34,7 +34,7 @@ TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     from qa import Assistant
-    from qa.webapp import warm_up
+    from qa.web import warm_up
 
     assistant = Assistant.open(index_copy(tmp_path_factory, "browser"))
     warm_up(assistant)

@@ -30,7 +30,7 @@ COMMANDS = list(walk(cli))
 
 def test_command_tree_is_the_documented_one():
     assert sorted(" ".join(p) for p, _ in COMMANDS) == \
-        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index learn", "index remove", "index verify", "search"]
+        ["ask", "bench", "eval", "index", "index add", "index build", "index info", "index learn", "index remove", "index verify", "search", "serve"]
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

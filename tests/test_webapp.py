@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-import threading
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from conftest_browser_helpers import (ENGLISH_NAME, INJECTION_NAME, INJECTION_TITLE, REGULATION_NAME, REPO,
                                       SCRIPT_TEXT, UPLOAD, UPLOAD_NAME, index_copy, launch_app)
 from qa import Assistant
-from qa import webapp
+from qa.web import handlers as webapp
 from qa.highlight import esc, esc_md, highlight, safe_url
 
 EN_QUESTION = "Who is responsible for investment promotion in the Riverside Free Trade Park?"
@@ -277,7 +276,7 @@ def test_uploaded_temporary_files_are_deleted_after_indexing(assistant):
     outside = folder.parent.parent / "qa-not-an-upload.md"  # outside Gradio's folder: never touched
     outside.write_text(UPLOAD, encoding="utf-8")
     try:
-        status = webapp.upload(assistant, [str(temp), str(outside)])
+        status = webapp.upload(assistant, [str(temp), str(outside)], upload_root=gr.utils.get_upload_folder())
         assert "Indexed 2 document(s)" in status
         assert not temp.exists() and not folder.exists()
         assert outside.exists()
@@ -308,3 +307,37 @@ def test_failed_logins_are_slowed_down(assistant):
         assert len(authed.predict("investment promotion", 1, api_name="/search")) == 1
     finally:
         demo.close()
+
+
+# ---------------------------------------------------------------- the package's shape (issue 15)
+def test_render_and_handlers_import_no_gradio():
+    import subprocess
+
+    code = "import sys, qa.web.handlers, qa.web.render; sys.exit('gradio' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=120).returncode == 0
+
+
+def test_qa_serve_is_the_cli_twin_of_app_py(tmp_path_factory):
+    import subprocess
+
+    from conftest_browser_helpers import free_port
+    from gradio_client import Client
+
+    index = index_copy(tmp_path_factory, "webapp-serve")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, client = time.monotonic() + 120, None
+        while client is None:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "qa serve did not come up"
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                time.sleep(0.5)
+        hits = client.predict(EN_QUESTION, 3, api_name="/search")
+        assert len(hits) == 3 and ENGLISH_NAME in [h["doc"] for h in hits]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

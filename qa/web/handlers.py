@@ -1,0 +1,221 @@
+"""What the web app does, as plain functions: the Assistant first, plain values in and out.
+
+No Gradio here (the layout binds these to components), so every handler is tested in-process
+without a server.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..assistant import USER_ERRORS
+from ..highlight import esc, esc_md
+from ..loaders import FILE_SUFFIXES
+from ..query import QueryError
+from .render import (NO_CHAPTER, article_label_html, panel, public_dict, passage_units, answer_markdown,  # noqa: F401
+                     articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source)
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = FILE_SUFFIXES  # everything a file can be, but a .jsonl corpus
+MAX_K = 50  # passages per search through the app and its API
+
+def chat(assistant, question: str, history: Optional[list] = None, panels: Optional[list] = None):
+    """One chat turn → (history, side panel HTML, panels per message, cleared textbox)."""
+    history = list(history or [])
+    panels = list(panels or [])
+    question = question or ""
+    shown = question if len(question) <= 300 else question[:300] + f"… ({len(question)} characters)"
+    try:
+        answer = assistant.ask(question)
+        reply, panel = answer_markdown(answer), evidence_html(answer)
+    except USER_ERRORS as exc:
+        reply, panel = f"**Cannot answer:** {esc_md(exc)}", notice_html(str(exc))
+    except Exception as exc:  # the UI shows a message, never a traceback
+        log.exception("chat failed")
+        reply, panel = f"**Something went wrong:** {esc_md(type(exc).__name__)}", notice_html(str(exc))
+    history += [{"role": "user", "content": esc_md(shown.strip()) or "*(empty question)*"},
+                {"role": "assistant", "content": reply}]
+    panels += [panel, panel]
+    return history, panel, panels, ""
+
+
+def select_turn(panels: Optional[list], index) -> str:
+    """The side panel of the chat message the user clicked on."""
+    if isinstance(index, (list, tuple)):
+        index = index[0]
+    if panels and isinstance(index, int) and 0 <= index < len(panels):
+        return panels[index]
+    return panels[-1] if panels else ""
+
+
+def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = None,
+           docs: Optional[Sequence[str]] = None) -> str:
+    """Ranked passages with matched terms marked, after the Chinese rendering of an English query."""
+    try:
+        result = assistant.search_result(query, checked_k(k), kinds=list(kinds) if kinds else None,
+                                         docs=list(docs) if docs else None)
+    except USER_ERRORS as exc:
+        return notice_html(str(exc))
+    head = ""
+    if result.translation is not None:
+        head = (f'<p class="qa-note">Translated query: <b>{esc(result.translation.text)}</b>'
+                f"<br>{esc(result.translation.explain())}</p>")
+    if not result.hits:
+        return panel(head + "<p>No passages match. Widen the filters or rephrase the query.</p>")
+    cards = "".join(passage_card(h.passage, h.rank, terms=h.matched_terms,
+                                 extra=f' <span class="qa-note">score {h.score:.4f}</span>')
+                    for h in result.hits)
+    return panel(head + cards)
+
+
+def documents_table(assistant) -> list[list]:
+    return [[d["title"], d["kind"], d["language"], d["date"] or "", d["passages"], d["id"]]
+            for d in assistant.documents()]
+
+
+def document_choices(assistant) -> list[tuple[str, str]]:
+    """(label, doc id) pairs for dropdowns; Gradio shows labels as text."""
+    return [(f"{d['title']} — {d['id']}" if d["title"] != d["id"] else d["id"], d["id"])
+            for d in assistant.documents()]
+
+
+def index_summary(assistant) -> str:
+    docs = assistant.documents()
+    passages = sum(d["passages"] for d in docs)
+    return f"{len(docs)} documents · {passages} passages"
+
+
+def _eta_reporter(progress):
+    """A progress callback for ``Assistant.add`` that drives a Gradio progress bar with the stage and,
+    once a stage has run a few seconds, the time left at its measured rate."""
+    started: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is None:
+            return
+        begun = started.setdefault(stage, time.monotonic())
+        elapsed = time.monotonic() - begun
+        desc = stage
+        if 0 < done < total and elapsed > 3:
+            left = elapsed / done * (total - done)
+            desc = f"{stage} — about {left / 60:.0f} min left" if left >= 90 else f"{stage} — about {left:.0f} s left"
+        progress((done, total), desc=desc)
+
+    return report
+
+
+def discard_uploads(paths: Sequence[Path], upload_root: str | Path) -> None:
+    """Delete the web server's temporary copies of uploaded files (their text now lives in the index).
+
+    Only files inside ``upload_root`` (Gradio's upload folder) are touched, never a path outside it.
+    """
+    root = Path(upload_root).resolve()
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved.is_relative_to(root) and resolved != root:
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != root:
+                shutil.rmtree(resolved.parent, ignore_errors=True)
+
+
+def upload(assistant, files: Optional[Sequence[str]], progress=None, upload_root: str | Path | None = None) -> str:
+    """Index uploaded files incrementally; the status names every rejected file and the reason.
+
+    Each file fails alone; the temporary copies in ``upload_root`` are deleted afterwards,
+    whatever happened.
+    """
+    paths = [Path(str(getattr(f, "name", f))) for f in (files or [])]
+    if not paths:
+        return "Choose one or more files first (.md .txt .html .pdf .docx)."
+    try:
+        return _index_uploads(assistant, paths, progress)
+    finally:
+        if upload_root is not None:
+            discard_uploads(paths, upload_root)
+
+
+def _index_uploads(assistant, paths: list[Path], progress) -> str:
+    accepted = [p for p in paths if p.suffix.lower() in UPLOAD_SUFFIXES]
+    rejected = [(p.name, f"unsupported format {p.suffix or '(no extension)'}; "
+                         f"supported: {' '.join(UPLOAD_SUFFIXES)}") for p in paths if p not in accepted]
+    lines = []
+    if accepted:
+        try:
+            report = assistant.add([str(p) for p in accepted], show_progress=False, progress=_eta_reporter(progress))
+        except USER_ERRORS as exc:
+            return f"Nothing was indexed: {esc_md(exc)}"
+        rejected += [(Path(e.source).name, e.reason) for e in report.skipped]
+        if report.added:
+            lines.append(f"Indexed {len(report.added)} document(s), {report.passages} passages "
+                         f"({report.seconds:.1f}s): " + ", ".join(f"**{esc_md(d)}**" for d in report.added))
+    if rejected:
+        lines.append(f"Rejected {len(rejected)} file(s):\n\n"
+                     + "\n".join(f"- **{esc_md(name)}**: {esc_md(reason)}" for name, reason in rejected))
+    return "\n\n".join(lines) or "Nothing to index."
+
+
+def delete(assistant, doc_id: Optional[str]) -> str:
+    if not doc_id:
+        return "Choose a document to delete."
+    try:
+        report = assistant.remove([doc_id])
+    except USER_ERRORS as exc:
+        return f"Could not delete: {esc_md(exc)}"
+    if report.removed:
+        return f"Deleted {esc_md(doc_id)}."
+    reasons = "; ".join(e.reason for e in report.skipped) or "not found"
+    return f"Could not delete {esc_md(doc_id)}: {esc_md(reasons)}"
+
+
+def document_units(assistant, doc_id: Optional[str]) -> list[tuple[str, Optional[str], str]]:
+    """(chapter, article, text) in reading order; pieces of one long article are joined again."""
+    return passage_units(assistant.document(doc_id)) if doc_id else []
+
+
+def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
+              unit: Optional[str] = None) -> str:
+    """One article (``unit`` given) or a whole chapter of a document, escaped."""
+    passages = assistant.document(doc_id) if doc_id else []
+    units = passage_units(passages)
+    if not units:
+        return panel("<p>Choose a document.</p>")
+    title = passages[0].title
+    if unit not in (None, "") and str(unit).isdigit() and int(unit) < len(units):
+        picked = [units[int(unit)]]
+    else:
+        picked = [u for u in units if chapter in (None, "", u[0])]
+    body = "".join(f'<div class="qa-card">{article_label_html(a, t)}<div class="qa-text">{esc(t)}</div></div>'
+                   for _, a, t in picked)
+    heading = esc(picked[0][0]) if picked and picked[0][0] != NO_CHAPTER else ""
+    return panel(f"<h3>{esc(title)}</h3><p class=\"qa-note\">{heading}</p>{body}")
+
+
+def checked_k(k) -> int:
+    """The number of passages a caller may ask for: 1 to MAX_K (the whole index is not an answer)."""
+    try:
+        value = int(k)
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}") from exc
+    if not 1 <= value <= MAX_K:
+        raise QueryError(f"k must be from 1 to {MAX_K}, not {value}")
+    return value
+
+
+def api_ask(assistant, question: str) -> dict:
+    return public_dict(assistant.ask(question).to_dict())
+
+
+def api_search(assistant, query: str, k: int = 10) -> list[dict]:
+    return public_dict([h.to_dict() for h in assistant.search(query, checked_k(k))])
+
+
+def warm_up(assistant) -> None:
+    """``Assistant.warm_up``, but an empty or broken index still serves (and says so when asked)."""
+    try:
+        assistant.warm_up()
+    except USER_ERRORS as exc:
+        log.warning("warm-up question failed: %s", exc)

@@ -1,0 +1,178 @@
+"""The Gradio layout: components and the bindings of ``handlers`` to them; nothing else."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..highlight import esc
+from ..models import KINDS
+from ..assistant import USER_ERRORS
+from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat,
+                       delete, document_choices, document_units, documents_table, index_summary, read_html, search,
+                       select_turn, upload)
+from .render import PANEL_PLACEHOLDER, panel
+
+EXAMPLES = [
+    "When do the Chongqing Development Zone Regulations take effect?",
+    "What does Article 1 of the development zone regulations say about their purpose?",
+    "《重庆市开发区条例》自何时起施行？",
+    "开发区管理机构的职责是什么？",
+    "What is the penalty for tax evasion in Mongolia?",
+]
+TABLE_HEADERS = ["title", "kind", "language", "date", "passages", "id"]
+
+
+def build_app(assistant, title: str = "Regulation Q&A") -> gr.Blocks:
+    """The Gradio Blocks app over one Assistant (serve it with ``launch``)."""
+    qa = assistant  # reads never wait for uploads: the Assistant swaps index generations atomically
+    with gr.Blocks(title=title, analytics_enabled=False) as demo:
+        gr.Markdown(f"## {esc(title)}\nAsk about the regulations in English or Chinese. Every answer quotes "
+                    "the provision it rests on; when the documents do not hold the answer, it says so.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                _chat_tab(qa)
+            with gr.Tab("Search", id="search"):
+                doc_filter = _search_tab(qa)
+            with gr.Tab("Documents", id="documents"):
+                documents = _documents_tab(qa)
+            with gr.Tab("Read", id="read"):
+                read_doc = _read_tab(qa)
+        _wire_documents(qa, demo, documents, [doc_filter, read_doc])
+        _api_endpoints(qa)
+    return demo
+
+
+def _chat_tab(qa) -> None:
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", show_label=False, height=480, latex_delimiters=[],
+                                 elem_id="qa-chatbot", allow_tags=False)
+            with gr.Row():
+                question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, max_lines=4,
+                                      elem_id="qa-question")
+                ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+            gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+            clear_btn = gr.Button("Clear conversation", size="sm")
+        with gr.Column(scale=2):
+            panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=None, max_height=760)
+    panels = gr.State([])  # the side panel of every message, for clicking back to an earlier answer
+
+    def on_ask(q, history, state):
+        return chat(qa, q, history, state)
+
+    def on_select(state, evt: gr.SelectData):
+        return select_turn(state, evt.index)
+
+    inputs, outputs = [question, chatbot, panels], [chatbot, panel, panels, question]
+    question.submit(on_ask, inputs, outputs, api_visibility="private")
+    ask_btn.click(on_ask, inputs, outputs, api_visibility="private")
+    clear_btn.click(lambda: ([], PANEL_PLACEHOLDER, []), None, [chatbot, panel, panels], api_visibility="private")
+    chatbot.select(on_select, [panels], [panel], api_visibility="private")
+
+
+def _search_tab(qa) -> gr.Dropdown:
+    with gr.Row():
+        query = gr.Textbox(label="Query", scale=4, elem_id="qa-query")
+        k = gr.Slider(1, MAX_K, value=10, step=1, label="k (passages)", scale=1)
+    with gr.Row():
+        kinds = gr.CheckboxGroup(list(KINDS), label="Kind (none = all)")
+        doc_filter = gr.Dropdown(choices=[], multiselect=True, label="Documents (none = all)")
+    search_btn = gr.Button("Search", variant="primary", elem_id="qa-search")
+    results = gr.HTML(elem_id="qa-results", js_on_load=None)
+
+    def on_search(q, n, kind_list, doc_list):
+        return search(qa, q, n, kind_list, doc_list)
+
+    for trigger in (query.submit, search_btn.click):
+        trigger(on_search, [query, k, kinds, doc_filter], [results], api_visibility="private")
+    return doc_filter
+
+
+@dataclass
+class DocumentControls:
+    files: gr.File
+    add_btn: gr.Button
+    to_delete: gr.Dropdown
+    delete_btn: gr.Button
+    status: gr.Markdown
+    table: gr.Dataframe
+    summary: gr.Markdown
+
+
+def _documents_tab(qa) -> DocumentControls:
+    summary = gr.Markdown(elem_id="qa-summary")
+    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="qa-table",
+                         show_search="search", column_widths=["38%", "9%", "8%", "10%", "8%", "27%"])
+    with gr.Row():
+        with gr.Column():
+            files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
+                            label="Add documents (.md .txt .html .pdf .docx)", elem_id="qa-upload")
+            add_btn = gr.Button("Index uploaded files", variant="primary", elem_id="qa-add")
+        with gr.Column():
+            to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="qa-delete-doc")
+            delete_btn = gr.Button("Delete document", variant="stop", elem_id="qa-delete")
+    status = gr.Markdown(elem_id="qa-status")
+    return DocumentControls(files, add_btn, to_delete, delete_btn, status, table, summary)
+
+
+def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> None:
+    """Uploads and deletions refresh the table and every document dropdown (on page load too)."""
+    listing = [c.table, c.summary, c.to_delete, *other_dropdowns]
+
+    def refreshed():
+        choices = document_choices(qa)
+        return (documents_table(qa), index_summary(qa), gr.update(choices=choices, value=None),
+                *(gr.update(choices=choices) for _ in other_dropdowns))
+
+    def on_upload(paths, progress=gr.Progress()):
+        return (upload(qa, paths, progress, upload_root=gr.utils.get_upload_folder()), None, *refreshed())
+
+    c.add_btn.click(on_upload, [c.files], [c.status, c.files, *listing], api_visibility="private")
+    c.delete_btn.click(lambda d: (delete(qa, d), *refreshed()), [c.to_delete], [c.status, *listing],
+                       api_visibility="private")
+    demo.load(refreshed, None, listing, api_visibility="private")
+
+
+def _read_tab(qa) -> gr.Dropdown:
+    with gr.Row():
+        doc = gr.Dropdown(choices=[], label="Document", scale=3, elem_id="qa-read-doc")
+        chapter = gr.Dropdown(choices=[], label="Chapter / section", scale=2, elem_id="qa-read-chapter")
+        article = gr.Dropdown(choices=[], label="Article", scale=1, elem_id="qa-read-article")
+    reader = gr.HTML(panel("<p>Choose a document.</p>"), elem_id="qa-reader", js_on_load=None)
+
+    def on_document(doc_id):
+        units = document_units(qa, doc_id)
+        chapters = chapters_of(units)
+        first = chapters[0] if chapters else None
+        return (gr.update(choices=chapters, value=first), gr.update(choices=articles_of(units, first), value=None),
+                read_html(qa, doc_id, first))
+
+    def on_chapter(doc_id, name):
+        units = document_units(qa, doc_id)
+        return gr.update(choices=articles_of(units, name), value=None), read_html(qa, doc_id, name)
+
+    doc.input(on_document, [doc], [chapter, article, reader], api_visibility="private")
+    chapter.input(on_chapter, [doc, chapter], [article, reader], api_visibility="private")
+    article.input(lambda d, c, a: read_html(qa, d, c, a), [doc, chapter, article], [reader], api_visibility="private")
+    return doc
+
+
+def _api_endpoints(qa) -> None:
+    """Named endpoints for gradio_client: /ask and /search (JSON in, JSON out)."""
+    def ask(question: str) -> dict:
+        """Answer a question: text with quoted provisions, citations, confidence, abstained, nearest."""
+        try:
+            return api_ask(qa, question)
+        except USER_ERRORS as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def search_passages(query: str, k: int = 10) -> list[dict]:
+        """Ranked passages for a query: doc, title, article, citation, text, score, matched_terms…"""
+        try:
+            return api_search(qa, query, k)
+        except USER_ERRORS as exc:
+            raise gr.Error(str(exc)) from exc
+
+    gr.api(ask, api_name="ask")
+    gr.api(search_passages, api_name="search")
