@@ -111,16 +111,32 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(texts, self._prefixes[1])
 
 
+def downloads_allowed() -> bool:
+    """Model hubs are off limits unless QA_ALLOW_DOWNLOAD=1; then the hub libraries are told so too.
+
+    huggingface_hub reads HF_HUB_OFFLINE when it is first imported, so the variable is set before
+    any hub-using import and the already-imported constant is switched off as well.
+    """
+    if os.environ.get("QA_ALLOW_DOWNLOAD") == "1":
+        return True
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import sys
+
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+    return False
+
+
 def load_sentence_transformer(name_or_path: str):
     """Load without touching the network unless QA_ALLOW_DOWNLOAD=1; fail fast and clearly."""
+    allow_download = downloads_allowed()
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise EmbedderError(f"sentence-transformers is not installed. {OFFLINE_HINT}") from exc
     local = Path(name_or_path).expanduser()
-    allow_download = os.environ.get("QA_ALLOW_DOWNLOAD") == "1"
-    if not local.exists() and not allow_download:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return SentenceTransformer(str(local) if local.exists() else name_or_path, device="cpu",
                                    local_files_only=not allow_download and not local.exists())

@@ -26,7 +26,8 @@ class LawTitles:
             for form in {title, title.removeprefix("中华人民共和国")}:
                 if len(form) >= 4:
                     forms.setdefault(form, []).append(title)
-        self._forms = dict(sorted(forms.items(), key=lambda kv: -len(kv[0])))  # longest form first
+        self._forms = {form: sorted(titles) for form, titles in  # longest form first, then by name
+                       sorted(forms.items(), key=lambda kv: (-len(kv[0]), kv[0]))}
         self._chars_of = {t: set(_NOT_DISTINCTIVE.sub("", t)) for t in self.titles}
         self._titles_with: dict[str, set[str]] = {}
         for title, chars in self._chars_of.items():
@@ -67,7 +68,7 @@ class LawTitles:
                     break
                 if len(span) < 4:
                     continue
-                for title in candidates:
+                for title in sorted(candidates):
                     score = len(span) / len(self._chars_of[title])
                     if score > best[0] + 1e-9:
                         best = (score, [title])

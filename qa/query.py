@@ -86,13 +86,15 @@ class Query:
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
 
     @classmethod
-    def parse(cls, question: str, translator=None) -> "Query":
-        """Check and parse ``question``; ``translator`` (a ``Translator``) renders non-Chinese ones in Chinese."""
+    def parse(cls, question: str, translator=None, languages: Optional[set[str]] = None) -> "Query":
+        """Check and parse ``question``; ``translator`` (a ``Translator``) renders it in the other corpus
+        language (Chinese ↔ English) when ``languages`` (those of the indexed documents) include it."""
         text = check_query(question)
         language = detect_language(text)
+        target = "en" if language == "zh" else "zh"
         translation = None
-        if translator is not None:
-            translation = translator.translate_chinese(text) if language == "zh" else translator.translate(text)
+        if translator is not None and (languages is None or target in languages):
+            translation = translator.translate_chinese(text) if target == "en" else translator.translate(text)
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),

@@ -255,11 +255,11 @@ class TransformersReader:
 
     def _load(self):
         if self._model is None:
-            import os
+            from .embedders import downloads_allowed
 
+            offline = not downloads_allowed()
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-            offline = os.environ.get("QA_ALLOW_DOWNLOAD") != "1"
             try:
                 self._tokenizer = AutoTokenizer.from_pretrained(self.model_name, local_files_only=offline)
                 self._model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, local_files_only=offline)

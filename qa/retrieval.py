@@ -102,6 +102,7 @@ class Retriever:
         self._law_titles: Optional[LawTitles] = None
         self._learned: Optional[LearnedSignals] = None
         self._learned_loaded = False
+        self._languages: Optional[set[str]] = None
         vocab = index.lexical.vocab if index.lexical else frozenset()
         self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None,
                                      doc_freq=index.lexical.doc_freq if index.lexical else None)
@@ -110,7 +111,10 @@ class Retriever:
         """The question parsed against this index's vocabulary (a Query passes through)."""
         if isinstance(question, Query):
             return question
-        return Query.parse(question, self.translator if (settings or self.settings).translate else None)
+        if self._languages is None:
+            self._languages = self.index.store.languages()
+        return Query.parse(question, self.translator if (settings or self.settings).translate else None,
+                           self._languages)
 
     # ---------------------------------------------------------------- what the index knows
     def _title_of_doc(self) -> dict[str, str]:

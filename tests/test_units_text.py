@@ -80,8 +80,6 @@ def test_coverage_counts_content_words_only(translator):
         assert (empty.terms, empty.pairs, empty.coverage, empty.text) == ({}, [], 0.0, "")
 
 
-@pytest.mark.xfail(strict=True, reason="only single skipped words are skipped: multi-word phrases of question "
-                                       "words still reach CC-CEDICT ('what is' → 何为, 'to apply' → 套用)")
 def test_phrases_of_question_words_are_not_translated(translator):
     assert translator.translate("what is the").terms == {}
 
@@ -109,8 +107,6 @@ def test_law_name_with_typographic_apostrophe(translator):
     assert find_laws("Henan’s development zone regulations") == [HENAN_ZONES]
 
 
-@pytest.mark.xfail(strict=True, reason="law_names.tsv rows containing commas can never match: find_laws turns the "
-                                       "question's punctuation into spaces but keeps it in the needle")
 def test_law_name_containing_commas_resolves():
     assert find_laws("What do the Chongqing Regulations on Protection of Famous Historical and Cultural Cities, "
                      "Towns and Villages say?") == ["重庆市历史文化名城名镇名村保护条例"]
