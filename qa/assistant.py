@@ -15,6 +15,7 @@ from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
                     generation_name, missing_index, read_manifest, verify)
 from .integrity import QAIndexError, VerifyReport
+from .gloss import gloss
 from .questions import load_questions, parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
@@ -196,6 +197,12 @@ class Assistant:
         reading = self.reader.read(result.query, result.hits)
         timings = dict(result.timings)
         timings["read_ms"] = (time.perf_counter() - t) * 1000
+        if result.query.language != "zh":
+            t = time.perf_counter()
+            for citation in reading.citations:
+                if citation.hit.passage.language == "zh":
+                    citation.gloss = [g for quote in citation.quotes for g in gloss(quote)]
+            timings["gloss_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         question = result.query.text
         return Answer(question=question, text=reading.text, citations=reading.citations,
@@ -207,6 +214,7 @@ class Assistant:
         """Load models, dictionaries and the index now, so the first real question is fast."""
         self.ask("When do the regulations take effect?")
         self.ask("条例自何时起施行？")
+        gloss("开发区")  # the gloss dictionaries (CC-CEDICT) load once, here
 
     def documents(self) -> list[dict]:
         return self.retriever.index.store.documents()

@@ -228,10 +228,12 @@ def search(query, k, kinds, explain, index_dir, as_json):
 @cli.command()
 @click.argument("question")
 @click.option("--reader", default=None, help="extractive (default) or transformers:<model id or path>.")
+@click.option("--gloss", "show_gloss", is_flag=True,
+              help="Under a Chinese quote, list each word with its pinyin and English meanings.")
 @index_option
 @json_option
 @friendly_errors
-def ask(question, reader, index_dir, as_json):
+def ask(question, reader, show_gloss, index_dir, as_json):
     """Answer a question with quoted provisions, or say the documents do not hold it."""
     assistant = _assistant(index_dir, reader=reader, default_corpus=index_dir is None)
     answer = assistant.ask(question)
@@ -244,6 +246,12 @@ def ask(question, reader, index_dir, as_json):
         click.echo("\nNearest passages:" if answer.abstained else "\nSources:")
     for hit in shown:
         _echo(f"  - {hit.citation} [{hit.doc}]")
+        citation = next((c for c in answer.citations if c.hit is hit), None)
+        if show_gloss and citation is not None and citation.gloss:
+            width = max(len(g.text) for g in citation.gloss if g.meanings)
+            for g in citation.gloss:
+                if g.meanings:
+                    _echo(f"      {g.text}{'　' * (width - len(g.text))}  {g.pinyin:<18} {'; '.join(g.meanings)}")
         if answer.abstained:
             _echo("    " + hit.passage.text[:200].replace("\n", " "))
     click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.state} · {answer.timings.get('total_ms', 0):.0f} ms")

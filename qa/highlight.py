@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 from urllib.parse import urlparse
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -72,18 +72,29 @@ def spans(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> l
     return flags
 
 
-def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> str:
+def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
+              tips: Sequence[tuple[int, int, str]] = ()) -> str:
     """Escaped HTML of ``text`` with quoted sentences in ``<mark class="quote">`` and matched
-    terms in ``<mark class="term">`` (both classes where they overlap)."""
+    terms in ``<mark class="term">`` (both classes where they overlap).
+
+    ``tips`` are (start, end, tooltip) character spans (word glosses): each becomes a focusable
+    ``<span class="qa-gloss" data-gloss=…>`` inside the marks, so the highlight is kept.
+    """
     text = text or ""
     flags = spans(text, quotes, terms)
+    tip_of = [0] * len(text)  # 1 + index into tips, 0 where no tip
+    for n, (start, end, _) in enumerate(tips, 1):
+        for i in range(max(0, start), min(len(text), end)):
+            tip_of[i] = n
     out: list[str] = []
     i = 0
     while i < len(text):
         j = i
-        while j < len(text) and flags[j] == flags[i]:
+        while j < len(text) and flags[j] == flags[i] and tip_of[j] == tip_of[i]:
             j += 1
         run = esc(text[i:j])
+        if tip_of[i]:
+            run = f'<span class="qa-gloss" tabindex="0" data-gloss="{esc(tips[tip_of[i] - 1][2])}">{run}</span>'
         flag = flags[i]
         if flag:
             classes = " ".join(c for bit, c in ((QUOTE, "quote"), (TERM, "term")) if flag & bit)

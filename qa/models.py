@@ -111,14 +111,20 @@ class Hit:
 
 @dataclass
 class Citation:
-    """A cited passage and the verbatim sentence(s) of it that the answer quotes."""
+    """A cited passage and the verbatim sentence(s) of it that the answer quotes.
+
+    ``gloss`` (for Chinese quotes shown to readers of English) explains the quotes word by word:
+    one entry per word, quote after quote, each ``qa.gloss.Gloss`` (text, pinyin, meanings, source).
+    """
 
     hit: Hit
     quotes: list[str]
+    gloss: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = self.hit.to_dict()
         d["quotes"] = list(self.quotes)
+        d["gloss"] = [g.to_dict() for g in self.gloss]
         return d
 
 

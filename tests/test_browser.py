@@ -107,6 +107,33 @@ def test_chat_english_and_chinese_show_the_cited_article(page):
     expect(evidence.locator("mark.quote")).to_contain_text(EN_QUOTE)
 
 
+GLOSS_QUESTION = "Which department coordinates the demonstration development zones citywide?"
+GLOSS_QUOTE = "市人民政府商务主管部门负责全市示范开发区的综合协调、统计监测和考核评价工作。"
+
+
+def test_a_chinese_quote_explains_each_word_on_hover_and_focus(page):
+    evidence = page.locator("#qa-evidence")
+    ask(page, GLOSS_QUESTION)
+    expect(evidence.locator(".qa-gloss").first).to_be_visible()
+    assert "".join(evidence.locator("mark.quote").all_inner_texts()) == GLOSS_QUOTE  # highlight kept whole
+    words = evidence.locator("mark.quote .qa-gloss")
+    first = words.first
+    first.focus()  # keyboard: every glossed word is focusable
+    tooltip = first.evaluate("el => getComputedStyle(el, '::after').content")
+    assert "shì" in tooltip and "city" in tooltip.lower(), tooltip
+    first.evaluate("el => el.blur()")
+    target = evidence.locator('.qa-gloss', has_text="负责").first
+    target.hover()
+    tooltip = target.evaluate("el => getComputedStyle(el, '::after').content")
+    assert "fù zé" in tooltip and "responsible" in tooltip, tooltip
+    page.wait_for_timeout(300)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "gloss-tooltip.png"))  # the tooltip of 负责, mouse still on it
+    evidence.get_by_text("Word by word (pinyin, meanings)").click()
+    expect(evidence.locator(".qa-gloss-table table")).to_contain_text("综合")
+    shot(page, "gloss-table")
+
+
 def test_chat_abstains_and_reports_bad_input(page):
     chat, evidence = page.locator("#qa-chatbot"), page.locator("#qa-evidence")
     page.get_by_role("button", name="What is the penalty for tax evasion in Mongolia?").click()

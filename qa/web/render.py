@@ -27,6 +27,14 @@ CSS = """
 .qa-panel mark.quote.term { background: #fcd34d; }
 .qa-note { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-warn { border-left: 4px solid #f59e0b; padding-left: 0.6rem; }
+.qa-gloss { position: relative; cursor: help; border-bottom: 1px dotted currentColor; }
+.qa-gloss:hover::after, .qa-gloss:focus::after { content: attr(data-gloss); position: absolute; left: 0;
+    top: 100%; z-index: 20; width: max-content; max-width: 18rem; white-space: normal; background: #1f2937; color: #fff; padding: 2px 8px;
+    border-radius: 4px; font-size: 0.8rem; font-weight: normal; }
+.qa-gloss:focus { outline: 2px solid #2563eb; }
+.qa-gloss-table table { font-size: 0.85rem; margin-top: 0.3rem; }
+.qa-gloss-table td { padding: 0 0.6rem 0 0; vertical-align: top; }
+.qa-gloss-table td:nth-child(-n+2) { white-space: nowrap; }
 """
 
 
@@ -43,13 +51,47 @@ def _meta_line(p: Passage) -> str:
 
 
 def passage_card(p: Passage, n: Optional[int] = None, quotes: Sequence[str] = (), terms: Sequence[str] = (),
-                 extra: str = "") -> str:
-    """One passage in full: citation, title › headings › article, kind · language · date · source."""
+                 extra: str = "", glosses: Sequence = ()) -> str:
+    """One passage in full: citation, title › headings › article, kind · language · date · source;
+    with ``glosses`` (of the quotes) each quoted word explains itself on hover or focus."""
     label = f"[{n}] " if n is not None else ""
     path = " › ".join(esc(x) for x in [*p.headings, p.article or ""] if x)
+    tips = gloss_tips(p.text, quotes, glosses)
     return (f'<div class="qa-card"><div class="qa-cite">{label}{esc(p.citation)}{extra}</div>'
             f'<div class="qa-meta">{path + "<br>" if path else ""}{_meta_line(p)}</div>'
-            f'<div class="qa-text">{highlight(p.text, quotes, terms)}</div></div>')
+            f'<div class="qa-text">{highlight(p.text, quotes, terms, tips)}</div>{gloss_table(glosses)}</div>')
+
+
+def gloss_tip(g) -> str:
+    return f"{g.pinyin} — {'; '.join(g.meanings)}" if g.pinyin else "; ".join(g.meanings)
+
+
+def gloss_tips(text: str, quotes: Sequence[str], glosses: Sequence) -> list[tuple[int, int, str]]:
+    """(start, end, tooltip) of each glossed word of the quotes, in ``text``'s characters."""
+    tips: list[tuple[int, int, str]] = []
+    words = iter(glosses)
+    for quote in quotes:
+        at, end = text.find(quote), None
+        if at < 0:
+            continue
+        end = at + len(quote)
+        for g in words:
+            if g.meanings:
+                tips.append((at, at + len(g.text), gloss_tip(g)))
+            at += len(g.text)
+            if at >= end:
+                break
+    return tips
+
+
+def gloss_table(glosses: Sequence) -> str:
+    """The glosses as a folded word-by-word table (for touch screens and for reading through)."""
+    rows = "".join(f"<tr><td>{esc(g.text)}</td><td>{esc(g.pinyin)}</td><td>{esc('; '.join(g.meanings))}</td></tr>"
+                   for g in glosses if g.meanings)
+    if not rows:
+        return ""
+    return (f'<details class="qa-gloss-table"><summary>Word by word (pinyin, meanings)</summary>'
+            f"<table>{rows}</table></details>")
 
 
 def panel(body: str) -> str:
@@ -64,7 +106,8 @@ def evidence_html(answer: Answer, nearest: int = 3) -> str:
                         for i, h in enumerate(answer.nearest[:nearest], 1))
         return panel(f"<h3>Nearest passages — not an answer</h3>{cards or '<p>No passages found.</p>'}"
                       f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
-    cards = "".join(passage_card(c.hit.passage, i, quotes=c.quotes) for i, c in enumerate(answer.citations, 1))
+    cards = "".join(passage_card(c.hit.passage, i, quotes=c.quotes, glosses=c.gloss)
+                    for i, c in enumerate(answer.citations, 1))
     return panel(f"<h3>Cited provisions</h3>{cards}"
                   f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
 
