@@ -192,8 +192,10 @@ class Assistant:
     def ask(self, question: str, k: Optional[int] = None) -> Answer:
         """Search, then read: a short answer quoting the provision(s), or an abstention."""
         started = time.perf_counter()
-        result = self.search_result(question, k or 5)
+        retriever = self.retriever
+        result = retriever.search(question, k or 5)
         t = time.perf_counter()
+        result.query.noise_floor = retriever.noise_floor
         reading = self.reader.read(result.query, result.hits)
         timings = dict(result.timings)
         timings["read_ms"] = (time.perf_counter() - t) * 1000
@@ -212,6 +214,7 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load models, dictionaries and the index now, so the first real question is fast."""
+        self.retriever.noise_floor  # measured once per index generation
         self.ask("When do the regulations take effect?")
         self.ask("条例自何时起施行？")
         gloss("开发区")  # the gloss dictionaries (CC-CEDICT) load once, here

@@ -84,6 +84,8 @@ class Query:
     translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
+    # How similar off-topic questions look to this index's passages (set by retrieval, for confidence).
+    noise_floor: float = 0.88  # until measured
 
     @classmethod
     def parse(cls, question: str, translator=None, languages: Optional[set[str]] = None) -> "Query":

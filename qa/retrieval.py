@@ -103,6 +103,7 @@ class Retriever:
         self._learned: Optional[LearnedSignals] = None
         self._learned_loaded = False
         self._languages: Optional[set[str]] = None
+        self._noise_floor: Optional[float] = None
         vocab = index.lexical.vocab if index.lexical else frozenset()
         self.translator = Translator(in_vocab=vocab.__contains__ if vocab else None,
                                      doc_freq=index.lexical.doc_freq if index.lexical else None)
@@ -141,6 +142,21 @@ class Retriever:
         return self._learned
 
     # ---------------------------------------------------------------- search
+    @property
+    def noise_floor(self) -> float:
+        """The best dense similarity off-topic probe questions (qa/data/noise_probes.txt) reach in this
+        index, measured once per generation (about a second): answer confidence starts from it."""
+        if self._noise_floor is None:
+            from importlib import resources
+
+            probes = [line.strip() for line in
+                      resources.files("qa").joinpath("data", "noise_probes.txt").read_text(encoding="utf-8").splitlines()
+                      if line.strip() and not line.startswith("#")]
+            best = [max((h.dense for h in self.search(p, 10).hits if h.dense is not None), default=0.0)
+                    for p in probes]
+            self._noise_floor = max(best) if best else 0.88
+        return self._noise_floor
+
     def search(self, question: str | Query, k: int = 10, kinds: Optional[Sequence[str]] = None,
                docs: Optional[Sequence[str]] = None, settings: Optional[SearchSettings] = None) -> SearchResult:
         s = settings or self.settings

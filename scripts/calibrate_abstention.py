@@ -24,6 +24,7 @@ def features(assistant, items) -> list[tuple[float, float, bool]]:
     out = []
     for item in items:
         result = assistant.search_result(item["question"], 5)
+        result.query.noise_floor = assistant.retriever.noise_floor
         reading = assistant.reader.read(result.query, result.hits)
         correct = any(matches(c.hit.passage, g) for c in reading.citations for g in item["gold"])
         out.append((reading.confidence, reading.support, correct))
