@@ -9,17 +9,15 @@ never changed, only explained.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
-from .translate import glossary
+from .lexical import segment
+from .translate import reverse_glossary
 
 MAX_MEANINGS = 3
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[^\u3400-\u4dbf\u4e00-\u9fff]+")
 _TONE_MARKS = {"a": "āáǎà", "e": "ēéěè", "i": "īíǐì", "o": "ōóǒò", "u": "ūúǔù", "ü": "ǖǘǚǜ"}
-_lock = threading.Lock()
 
 
 @dataclass
@@ -70,34 +68,11 @@ def _dictionary() -> dict[str, tuple[str, list[str]]]:
             for word, (_, pinyin, senses) in best.items()}
 
 
-@lru_cache(maxsize=1)
-def _legal_terms() -> dict[str, str]:
-    """Chinese legal term → the glossary's English for it."""
-    out: dict[str, str] = {}
-    for en, zh_words in glossary().items():
-        for zh in zh_words:
-            out.setdefault(zh, en)
-    return out
-
-
-def _words(text: str) -> list[str]:
-    from .lexical import _jieba
-
-    pieces: list[str] = []
-    for run in _RUN.findall(text):
-        if _CJK_CHAR.match(run):
-            with _lock:
-                pieces.extend(_jieba().lcut(run))
-        else:
-            pieces.append(run)
-    return pieces
-
-
 def gloss_word(word: str) -> Gloss:
     if not _CJK_CHAR.search(word):
         return Gloss(word)
     entry = _dictionary().get(word)
-    legal = _legal_terms().get(word)
+    legal = reverse_glossary().get(word)
     if legal:
         pinyin = entry[0] if entry else " ".join(_dictionary().get(ch, ("", []))[0] for ch in word).strip()
         meanings = list(dict.fromkeys([legal] + (entry[1] if entry else [])))[:MAX_MEANINGS]
@@ -113,7 +88,7 @@ def gloss_word(word: str) -> Gloss:
 
 def gloss(text: str) -> list[Gloss]:
     """The glosses of ``text``, word by word; their ``text`` fields concatenate to ``text``."""
-    return [gloss_word(w) for w in _words(text)]
+    return [gloss_word(w) for w in segment(text)]
 
 
 def coverage(glosses: list[Gloss]) -> tuple[int, int]:

@@ -54,6 +54,19 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def segment(text: str) -> list[str]:
+    """``text`` cut into jieba words (Chinese runs) and the runs between them; the pieces join back
+    to ``text`` exactly (for glossing a quote word by word)."""
+    pieces: list[str] = []
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[^\u3400-\u4dbf\u4e00-\u9fff]+", text):
+        if "\u3400" <= run[0] <= "\u9fff":
+            with _jieba_lock:
+                pieces.extend(_jieba().lcut(run))
+        else:
+            pieces.append(run)
+    return pieces
+
+
 def chinese_words(text: str) -> list[str]:
     """Words of the Chinese runs of ``text`` (jieba's precise mode), stop words left out."""
     words: list[str] = []

@@ -341,3 +341,19 @@ def test_qa_serve_is_the_cli_twin_of_app_py(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_upload_progress_names_the_stage_and_once_measured_the_time_left(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(webapp.time, "monotonic", lambda: now[0])
+    seen = []
+    report = webapp._eta_reporter(lambda value, desc=None: seen.append((value, desc)))
+    report("embedding", 0, 100)  # the stage starts
+    now[0] += 1.0
+    report("embedding", 10, 100)  # too early to estimate
+    now[0] += 9.0
+    report("embedding", 50, 100)  # 10 s for 50: about 10 s left
+    now[0] += 190.0
+    report("embedding", 60, 100)  # 200 s for 60: about 133 s ≈ 2 min left
+    assert seen == [((0, 100), "embedding"), ((10, 100), "embedding"), ((50, 100), "embedding — about 10 s left"),
+                    ((60, 100), "embedding — about 2 min left")]
