@@ -66,8 +66,11 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
                 f"<br>{esc(result.translation.explain())}</p>")
     if not result.hits:
         return panel(head + "<p>No passages match. Widen the filters or rephrase the query.</p>")
+    # The fused score only orders one result list (its top is always 1.0 after min-max scaling), so
+    # what is shown is the cosine similarity of question and passage: comparable across queries.
     cards = "".join(passage_card(h.passage, h.rank, terms=h.matched_terms,
-                                 extra=f' <span class="qa-note">score {h.score:.4f}</span>')
+                                 extra=f' <span class="qa-note">similarity {h.dense:.2f}</span>'
+                                 if h.dense is not None else "")
                     for h in result.hits)
     return panel(head + cards)
 
