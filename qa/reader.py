@@ -150,13 +150,17 @@ class ExtractiveReader:
         self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _embed(self, sentences: list[str]) -> np.ndarray:
-        todo = [s for s in dict.fromkeys(sentences) if s not in self._sentence_vectors]
+        # Concurrent requests share the cache: look each sentence up once, so another request's
+        # eviction between the lookup and the use cannot lose it.
+        cache = self._sentence_vectors
+        found = {s: v for s in dict.fromkeys(sentences) if (v := cache.get(s)) is not None}
+        todo = [s for s in dict.fromkeys(sentences) if s not in found]
         if todo:
             for s, v in zip(todo, self.embedder.embed_passages(todo)):
-                self._sentence_vectors[s] = v
-            while len(self._sentence_vectors) > 5000:
-                self._sentence_vectors.popitem(last=False)
-        return np.stack([self._sentence_vectors[s] for s in sentences])
+                found[s] = cache[s] = v
+            while len(cache) > 5000:
+                cache.popitem(last=False)
+        return np.stack([found[s] for s in sentences])
 
     def read(self, query: Query, hits: Sequence[Hit]) -> Reading:
         language = query.language

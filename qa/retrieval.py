@@ -26,6 +26,26 @@ from .translate import Translation, Translator
 MIN_TRUSTED_COVERAGE = 0.5
 
 
+DEFAULT_NOISE_FLOOR = 0.88
+_PROBE_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _noise_probes() -> list[str]:
+    from importlib import resources
+
+    text = resources.files("qa").joinpath("data", "noise_probes.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _probe_vectors(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
+    """Query vectors of probe texts, cached for the life of the process (they do not depend on the index)."""
+    todo = [t for t in texts if (embedder.id, t) not in _PROBE_VECTORS]
+    if todo:
+        for t, v in zip(todo, embedder.embed_queries(todo)):
+            _PROBE_VECTORS[(embedder.id, t)] = v
+    return [_PROBE_VECTORS[(embedder.id, t)] for t in texts]
+
+
 @dataclass
 class SearchSettings:
     """Fusion knobs; defaults were chosen on the dev sets (see docs/benchmarks.md)."""
@@ -149,16 +169,22 @@ class Retriever:
     @property
     def noise_floor(self) -> float:
         """The best dense similarity off-topic probe questions (qa/data/noise_probes.txt) reach in this
-        index, measured once per generation (about a second): answer confidence starts from it."""
+        index (their own wording, or a trusted translation of it, as a passage's ``dense`` is
+        measured): answer confidence starts from it. Measured once per generation; the probes'
+        vectors are embedded once per process, so a new generation costs only nearest-neighbour
+        look-ups (milliseconds), not an embedding round."""
         if self._noise_floor is None:
-            from importlib import resources
-
-            probes = [line.strip() for line in
-                      resources.files("qa").joinpath("data", "noise_probes.txt").read_text(encoding="utf-8").splitlines()
-                      if line.strip() and not line.startswith("#")]
-            best = [max((h.dense for h in self.search(p, 10).hits if h.dense is not None), default=0.0)
-                    for p in probes]
-            self._noise_floor = max(best) if best else 0.88
+            best = 0.0
+            for text in _noise_probes():
+                query = self.parse(text)
+                forms = [query.text]
+                if query.translation and query.translation.text and query.translation.coverage >= MIN_TRUSTED_COVERAGE:
+                    forms.append(query.translation.text)
+                for vector in _probe_vectors(self.embedder, forms):
+                    nearest = self.index.vectors.top(vector, 1)
+                    if nearest:
+                        best = max(best, nearest[0][1])
+            self._noise_floor = best or DEFAULT_NOISE_FLOOR
         return self._noise_floor
 
     def search(self, question: str | Query, k: int = 10, kinds: Optional[Sequence[str]] = None,

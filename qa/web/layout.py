@@ -1,6 +1,7 @@
 """The Gradio layout: components and the bindings of ``handlers`` to them; nothing else."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import gradio as gr
@@ -12,6 +13,13 @@ from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of,
                        delete, document_choices, document_units, documents_table, index_summary, read_html, search,
                        select_turn, upload)
 from .render import PANEL_PLACEHOLDER, panel
+
+# Every read (chat, search, /ask, /search) waits in one first-come-first-served queue, whichever
+# way it came in, and a few run at once so that one request's query is embedded in C while
+# another's Python holds the GIL. Gradio's default, one queue per event and one at a time in each,
+# made /ask wait behind every other /ask while /search passed by. Measured on 2 cores with 20
+# users: docs/benchmarks.md, "Many users at once".
+READS = {"concurrency_id": "reads", "concurrency_limit": 2 * (os.cpu_count() or 1)}
 
 EXAMPLES = [
     "When do the Chongqing Development Zone Regulations take effect?",
@@ -65,8 +73,8 @@ def _chat_tab(qa) -> None:
         return select_turn(state, evt.index)
 
     inputs, outputs = [question, chatbot, panels], [chatbot, panel, panels, question]
-    question.submit(on_ask, inputs, outputs, api_visibility="private")
-    ask_btn.click(on_ask, inputs, outputs, api_visibility="private")
+    question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
+    ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
     clear_btn.click(lambda: ([], PANEL_PLACEHOLDER, []), None, [chatbot, panel, panels], api_visibility="private")
     chatbot.select(on_select, [panels], [panel], api_visibility="private")
 
@@ -85,7 +93,7 @@ def _search_tab(qa) -> gr.Dropdown:
         return search(qa, q, n, kind_list, doc_list)
 
     for trigger in (query.submit, search_btn.click):
-        trigger(on_search, [query, k, kinds, doc_filter], [results], api_visibility="private")
+        trigger(on_search, [query, k, kinds, doc_filter], [results], api_visibility="private", **READS)
     return doc_filter
 
 
@@ -174,5 +182,5 @@ def _api_endpoints(qa) -> None:
         except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
-    gr.api(ask, api_name="ask")
-    gr.api(search_passages, api_name="search")
+    gr.api(ask, api_name="ask", **READS)
+    gr.api(search_passages, api_name="search", **READS)
