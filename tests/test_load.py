@@ -31,7 +31,10 @@ def load_app():
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
+    from qa.web import warm_up
+
     assistant = Assistant.open(index_copy(tmp_path_factory, "load"))
+    warm_up(assistant)  # as the app does before it listens: dictionaries and models loaded
     demo, url = launch_app(assistant)
     try:
         yield assistant, url
