@@ -16,7 +16,7 @@ import numpy as np
 from .embedders import Embedder
 from .lexical import tokenize
 from .models import Citation, Hit
-from .query import EFFECTIVE_CLAUSE, Query
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
 from .text import detect_language, split_sentences
 
 # Calibrated on the shared dev set + off-topic questions (docs/benchmarks.md,
@@ -34,7 +34,6 @@ PARTIAL_BELOW = 0.55
 # first (scripts/asker_language.py on bench/bundled-en.jsonl, checked on the dev sets).
 LANGUAGE_MARGIN = 0.1
 CONFIDENCE_SPAN = 0.1  # similarity above the noise floor that counts as full confidence (× 2)
-DEFAULT_NOISE_FLOOR = 0.88  # when the index has not measured its own (measured: 0.83–0.88)
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
 

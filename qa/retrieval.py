@@ -20,13 +20,12 @@ from .law_titles import LawTitles
 from .learned import LearnedSignals, Neighbour
 from .lexical import weighted_terms
 from .models import Hit
-from .query import EFFECTIVE_CLAUSE, Query
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
 from .translate import Translation, Translator
 
 MIN_TRUSTED_COVERAGE = 0.5
 
 
-DEFAULT_NOISE_FLOOR = 0.88
 _PROBE_VECTORS: dict[tuple[str, str], np.ndarray] = {}
 
 
@@ -165,7 +164,6 @@ class Retriever:
             self._learned_loaded = True
         return self._learned
 
-    # ---------------------------------------------------------------- search
     @property
     def noise_floor(self) -> float:
         """The best dense similarity off-topic probe questions (qa/data/noise_probes.txt) reach in this
@@ -187,6 +185,7 @@ class Retriever:
             self._noise_floor = best or DEFAULT_NOISE_FLOOR
         return self._noise_floor
 
+    # ---------------------------------------------------------------- search
     def search(self, question: str | Query, k: int = 10, kinds: Optional[Sequence[str]] = None,
                docs: Optional[Sequence[str]] = None, settings: Optional[SearchSettings] = None) -> SearchResult:
         s = settings or self.settings
