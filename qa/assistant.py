@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
+from .filters import Filters
 from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
                     generation_name, missing_index, read_manifest, verify)
 from .integrity import QAIndexError, VerifyReport
@@ -33,6 +34,15 @@ DEFAULT_CORPUS = PACKAGE_ROOT / "corpus"
 
 def default_index_dir() -> Path:
     return Path(os.environ.get("QA_INDEX", "index"))
+
+
+def _filters(filters: Optional[Filters], narrowing: dict) -> Optional[Filters]:
+    """One Filters from an explicit object and/or keyword arguments (unknown keywords are an error)."""
+    if not narrowing:
+        return filters
+    if filters is not None:
+        raise TypeError("pass either filters= or filter keywords (docs=, laws=, kinds=, regions=, as_of=), not both")
+    return Filters.of(**narrowing)
 
 
 class Assistant:
@@ -174,9 +184,10 @@ class Assistant:
             self._load()
 
     # ---------------------------------------------------------------- reads
-    def search_result(self, query: str | Query, k: Optional[int] = None, kinds: Optional[Sequence[str]] = None,
-                      docs: Optional[Sequence[str]] = None) -> SearchResult:
-        return self.retriever.search(query, k or self.k, kinds=kinds, docs=docs)
+    def search_result(self, query: str | Query, k: Optional[int] = None, filters: Optional[Filters] = None,
+                      **narrowing) -> SearchResult:
+        """Search with ``filters`` or their keyword form (docs=, laws=, kinds=, regions=, as_of=)."""
+        return self.retriever.search(query, k or self.k, filters=_filters(filters, narrowing))
 
     @overload
     def search(self, query: str, k: Optional[int] = None, **filters) -> list[Hit]: ...
@@ -189,11 +200,12 @@ class Assistant:
             return [self.search_result(q, k, **filters).hits for q in query]
         return self.search_result(query, k, **filters).hits
 
-    def ask(self, question: str, k: Optional[int] = None) -> Answer:
+    def ask(self, question: str, k: Optional[int] = None, filters: Optional[Filters] = None,
+            **narrowing) -> Answer:
         """Search, then read: a short answer quoting the provision(s), or an abstention."""
         started = time.perf_counter()
         retriever = self.retriever
-        result = retriever.search(question, k or 5)
+        result = retriever.search(question, k or 5, filters=_filters(filters, narrowing))
         t = time.perf_counter()
         result.query.noise_floor = retriever.noise_floor
         reading = self.reader.read(result.query, result.hits)

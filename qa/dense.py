@@ -6,7 +6,7 @@ directly; this is also the seam another vector store plugs into.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -53,11 +53,19 @@ class DenseIndex:
     def remove(self, ids: Sequence[int]) -> None:
         self._index.remove_ids(np.asarray(ids, dtype=np.int64))
 
-    def top(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest passages as (id, similarity), best first."""
-        if not len(self):
+    def top(self, vector: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> list[tuple[int, float]]:
+        """The ``k`` nearest passages as (id, similarity), best first; only ``allowed`` ids when given
+        (FAISS skips the others during the search, so a filter never shortens the list)."""
+        if not len(self) or (allowed is not None and not len(allowed)):
             return []
-        scores, ids = self._index.search(np.asarray(vector, dtype=np.float32)[None, :], min(k, len(self)))
+        params = None
+        if allowed is not None:
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            k = min(k, len(allowed))
+        scores, ids = self._index.search(np.asarray(vector, dtype=np.float32)[None, :], min(k, len(self)),
+                                         params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:

@@ -10,9 +10,11 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
+
+from .filters import allowed_mask
 
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 ZH_STOP = frozenset("的 了 和 与 及 或 是 在 对 由 为 等 其 之 以 并 中 上 下 有 被 把 从 向 这 那 哪 吗 呢 啊 吧 什么 怎么 如何 哪些 是否 可以 能否 应该 如果 我 我们 你 他 它 一个 个 该 所 于 者 及其 以及 或者 规定 本 条 款 项".split())
@@ -131,10 +133,14 @@ class LexicalIndex:
                 total += weight * self.bm25.get_scores([term])
         return total
 
-    def top(self, terms: Mapping[str, float], k: int) -> list[tuple[int, float]]:
+    def top(self, terms: Mapping[str, float], k: int, allowed: Optional[np.ndarray] = None) -> list[tuple[int, float]]:
+        """The ``k`` best-scoring passages (score > 0), only ``allowed`` ids when given."""
         if not len(self.ids):
             return []
         scores = self.scores(terms)
+        mask = allowed_mask(self.ids, allowed)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
         idx = np.argpartition(-scores, k - 1)[:k]
         idx = idx[np.argsort(-scores[idx])]

@@ -8,12 +8,13 @@ applies the lookups a question asks for.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .embedders import Embedder
+from .filters import Filters
 from .fusion import FUSION_MODES, FusionMode, Ranking, Signal, fuse, put_first
 from .index import LoadedIndex
 from .law_titles import LawTitles
@@ -43,6 +44,14 @@ def _probe_vectors(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
         for t, v in zip(todo, embedder.embed_queries(todo)):
             _PROBE_VECTORS[(embedder.id, t)] = v
     return [_PROBE_VECTORS[(embedder.id, t)] for t in texts]
+
+
+def _only(ids: Sequence[int], allowed: Optional[np.ndarray]) -> list[int]:
+    """``ids`` that are allowed, in order (all of them when nothing is filtered)."""
+    if allowed is None:
+        return list(ids)
+    keep = set(np.intersect1d(np.asarray(list(ids), dtype=np.int64), allowed).tolist())
+    return [i for i in ids if i in keep]
 
 
 @dataclass
@@ -187,8 +196,15 @@ class Retriever:
 
     # ---------------------------------------------------------------- search
     def search(self, question: str | Query, k: int = 10, kinds: Optional[Sequence[str]] = None,
-               docs: Optional[Sequence[str]] = None, settings: Optional[SearchSettings] = None) -> SearchResult:
+               docs: Optional[Sequence[str]] = None, settings: Optional[SearchSettings] = None,
+               filters: Optional[Filters] = None) -> SearchResult:
+        """The ``k`` best passages for a question; ``filters`` (and the ``kinds``/``docs`` shorthands)
+        restrict every signal to the allowed passages, so filtered searches still fill ``k``."""
         s = settings or self.settings
+        if kinds or docs:
+            base = filters or Filters()
+            filters = replace(base, kinds=base.kinds + tuple(kinds or ()), docs=base.docs + tuple(docs or ()))
+        allowed = self.index.store.allowed_ids(filters)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = self.parse(question, s)
@@ -201,7 +217,7 @@ class Retriever:
             texts = [query.text] + ([translation.text] if translation and translation.text else [])
             query.vectors = list(self.embedder.embed_queries(texts))
         dense = self.index.vectors
-        own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n))
+        own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n, allowed))
         signals = [own]
         translated_dense: Optional[Signal] = None
         scope = translation.target if (translation and s.scope_translated) else None
@@ -209,25 +225,25 @@ class Retriever:
         w_dense_t = s.w_dense_to_english if to_english else s.w_dense_translated
         w_lexical_t = s.w_lexical_to_english if to_english else s.w_lexical_translated
         if len(query.vectors) > 1:
-            translated_dense = Signal("dense translated", w_dense_t, dense.top(query.vectors[1], n), scope)
+            translated_dense = Signal("dense translated", w_dense_t, dense.top(query.vectors[1], n, allowed), scope)
             signals.append(translated_dense)
         timings["dense_ms"] = (time.perf_counter() - t1) * 1000
 
         t2 = time.perf_counter()
         lexical: Ranking = []
         if self.index.lexical is not None:
-            lexical = self.index.lexical.top(weighted_terms(query.text), n)
+            lexical = self.index.lexical.top(weighted_terms(query.text), n, allowed)
             signals.append(Signal("lexical", s.w_lexical, lexical))
             if translation:
                 signals.append(Signal("lexical translated", w_lexical_t,
-                                      self.index.lexical.top(translation.terms, n), scope))
+                                      self.index.lexical.top(translation.terms, n, allowed), scope))
         timings["lexical_ms"] = (time.perf_counter() - t2) * 1000
 
         t3 = time.perf_counter()
         query.laws = self.laws_named(query)
         w_title = s.w_title_zh if query.language == "zh" else s.w_title
         if query.laws and w_title:
-            ids = self.index.store.passage_ids_for_titles(query.laws)
+            ids = _only(self.index.store.passage_ids_for_titles(query.laws), allowed)
             signals.append(Signal("named law", w_title, dense.similarities(query.vectors[-1], ids)))
         fused = self._fuse(signals, s)
         if to_english and s.w_prefer_chinese and fused:
@@ -241,27 +257,26 @@ class Retriever:
                 s.w_neighbour_doc, s.w_neighbour_law, s.neighbours, s.neighbour_floor,
                 skip=query.text if s.skip_identical_training else None)
         if s.lookups and query.article:
-            fused = self._lookup_first(fused, query.article, query.laws)
+            fused = self._lookup_first(fused, query.article, query.laws, allowed)
         elif s.lookups and query.laws and query.asks_effective_date:
-            fused = put_first(fused, self.index.store.effective_clauses(query.laws, EFFECTIVE_CLAUSE))
+            fused = put_first(fused, _only(self.index.store.effective_clauses(query.laws, EFFECTIVE_CLAUSE), allowed))
         dense_of = dict(own.ranking)
         # A passage's best similarity to any form of the query; a translation that covers little of
         # the question ("recipe for spaghetti" → 标准) must not vouch for it.
         if translated_dense is not None and translation.coverage >= MIN_TRUSTED_COVERAGE:
             for pid, value in translated_dense.ranking:
                 dense_of[pid] = max(value, dense_of.get(pid, value))
-        hits = self._hits(fused, query, k, n, dense_of, dict(lexical), kinds, docs)
+        hits = self._hits(fused, query, k, n, dense_of, dict(lexical))
         timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
         return SearchResult(hits=hits, query=query, timings=timings, neighbours=neighbours)
 
-    def _hits(self, fused: Ranking, query: Query, k: int, n: int, dense_of: dict, lexical_of: dict,
-              kinds, docs) -> list[Hit]:
+    def _hits(self, fused: Ranking, query: Query, k: int, n: int, dense_of: dict, lexical_of: dict) -> list[Hit]:
         passages = self.index.store.passages([pid for pid, _ in fused[: max(n, k * 5)]])
         hits: list[Hit] = []
         query_terms = query.terms | query.cross_terms
         for pid, score in fused:
             p = passages.get(pid)
-            if p is None or (kinds and p.kind not in kinds) or (docs and p.doc_id not in docs):
+            if p is None:
                 continue
             matched = sorted(t for t in query_terms if t and t in p.embedding_text.lower())
             hits.append(Hit(passage=p, score=score, rank=len(hits) + 1, dense=dense_of.get(pid),
@@ -291,9 +306,13 @@ class Retriever:
         rescored = [(pid, score + (bonus if favoured(pid) else 0.0)) for pid, score in fused[:300]]
         return sorted(rescored, key=lambda kv: -kv[1]) + fused[300:]
 
-    def _lookup_first(self, fused: Ranking, article: str, laws: list[str]) -> Ranking:
+    def _lookup_first(self, fused: Ranking, article: str, laws: list[str],
+                      allowed: Optional[np.ndarray] = None) -> Ranking:
         """Put the named article first: of the named law, else of the best-ranked document that has it."""
         rows = self.index.store.find_article(article)
+        if allowed is not None:
+            kept = set(_only([r[0] for r in rows], allowed))
+            rows = [r for r in rows if r[0] in kept]
         if not rows:
             return fused
         if laws:

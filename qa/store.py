@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from .filters import Filters
 from .models import Document, Passage
 
 SCHEMA = """
@@ -175,6 +176,28 @@ class Store:
             q = (f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
                  f"WHERE d.title IN ({','.join('?' * len(titles))})")
             return [r[0] for r in self._db.execute(q, list(titles))]
+
+    def allowed_ids(self, filters: Optional[Filters]) -> Optional[np.ndarray]:
+        """The passage ids a filtered search may return (sorted), or None when nothing is filtered."""
+        if filters is None or not filters.active:
+            return None
+        docs = self.filtered_doc_ids(filters)
+        with self._lock:
+            q = f"SELECT id FROM passages WHERE doc_id IN ({','.join('?' * len(docs))}) ORDER BY id"
+            return np.fromiter((r[0] for r in self._db.execute(q, docs)), dtype=np.int64)
+
+    def filtered_doc_ids(self, filters: Filters) -> list[str]:
+        """Ids of the documents every set field of ``filters`` admits."""
+        clauses, args = [], []
+        for column, values in (("id", filters.docs), ("title", filters.laws), ("kind", filters.kinds)):
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if filters.regions or filters.as_of:
+            raise ValueError("filtering by region or date in force is not supported by this index yet")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            return [r[0] for r in self._db.execute(f"SELECT id FROM documents {where}", args)]
 
     def doc_ids_of(self, ids: Iterable[int]) -> dict[int, str]:
         return dict(self._rows_for_ids("p.id, p.doc_id", ids))
