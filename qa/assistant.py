@@ -22,6 +22,8 @@ from .loaders import LoadError
 from .models import Answer, Hit, Passage
 from .query import Query
 from .reader import get_reader
+from .reference_resolver import ReferenceResolver
+from .references import Reference
 from .query import QueryError
 from .retrieval import Retriever, SearchResult, SearchSettings
 
@@ -59,6 +61,7 @@ class Assistant:
         self.k = k
         self._index: Optional[LoadedIndex] = None
         self._retriever: Optional[Retriever] = None
+        self._resolver: Optional[ReferenceResolver] = None
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- construction
@@ -187,7 +190,9 @@ class Assistant:
     def search_result(self, query: str | Query, k: Optional[int] = None, filters: Optional[Filters] = None,
                       **narrowing) -> SearchResult:
         """Search with ``filters`` or their keyword form (docs=, laws=, kinds=, regions=, as_of=)."""
-        return self.retriever.search(query, k or self.k, filters=_filters(filters, narrowing))
+        result = self.retriever.search(query, k or self.k, filters=_filters(filters, narrowing))
+        self.resolver.attach(result.hits)
+        return result
 
     @overload
     def search(self, query: str, k: Optional[int] = None, **filters) -> list[Hit]: ...
@@ -207,10 +212,14 @@ class Assistant:
         retriever = self.retriever
         result = retriever.search(question, k or 5, filters=_filters(filters, narrowing))
         t = time.perf_counter()
+        self.resolver.attach(result.hits)
+        timings_references = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
         result.query.noise_floor = retriever.noise_floor
         reading = self.reader.read(result.query, result.hits)
         timings = dict(result.timings)
         timings["read_ms"] = (time.perf_counter() - t) * 1000
+        timings["references_ms"] = timings_references
         if result.query.language != "zh":
             t = time.perf_counter()
             for citation in reading.citations:
@@ -230,6 +239,24 @@ class Assistant:
         self.ask("When do the regulations take effect?")
         self.ask("条例自何时起施行？")
         gloss("开发区")  # the gloss dictionaries (CC-CEDICT) load once, here
+
+    # ---------------------------------------------------------------- cross-references
+    @property
+    def resolver(self) -> ReferenceResolver:
+        """Resolves the recorded cross-references against the live generation (one per generation)."""
+        retriever = self.retriever
+        resolver = self._resolver
+        if resolver is None or resolver.store is not retriever.index.store:
+            resolver = self._resolver = ReferenceResolver(retriever.index.store, retriever.law_titles)
+        return resolver
+
+    def references(self, passages: Sequence[Passage]) -> Optional[dict[int, list[Reference]]]:
+        """The resolved cross-references of these passages by passage id (None: the index recorded none)."""
+        return self.resolver.references(passages)
+
+    def article(self, doc_id: str, article: str) -> list[Passage]:
+        """The passages (pieces) of one article of one document, in order; [] if it has none."""
+        return [p for p in self.document(doc_id) if p.article == article]
 
     def documents(self) -> list[dict]:
         return self.retriever.index.store.documents()

@@ -31,6 +31,7 @@ from .embedders import Embedder
 from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
                         read_manifest_file, rebuild_hint, verify_generation)
 from .questions import TrainingQuestion, gold_resolver
+from .references import passage_references
 from .lexical import LexicalIndex, tokenize
 from .loaders import LoadError, load_sources
 from .models import Document
@@ -168,6 +169,8 @@ class _Draft:
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         store = Store(path / "passages.sqlite")
         store.unsynced()
+        if store.references_missing:  # an index from before cross-references: record them now
+            record_all_references(store)
         return cls(index_dir, path, manifest, store)
 
     def publish(self) -> Path:
@@ -195,6 +198,13 @@ class _Draft:
     def discard(self) -> None:
         self.store.close()
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def record_all_references(store: Store) -> None:
+    """Parse and record the cross-references of every indexed passage (again)."""
+    store.clear_references()
+    for doc in store.documents():
+        store.add_references(passage_references(store.document_passages(doc["id"])))
 
 
 def _clean_leftovers(index_dir: Path) -> None:
@@ -381,6 +391,7 @@ class IndexWriter:
             if store.has_document(doc.id):
                 vectors.remove(store.remove_document(doc.id))
             ids = store.add_document(doc, passages, [tokenize(p.embedding_text) for p in passages], stamp)
+            store.add_references(passage_references(zip(ids, passages)))
             pending.append((ids, passages))
             report.added.append(doc.id)
             report.passages += len(passages)

@@ -47,6 +47,25 @@ class LawTitles:
         found.extend(t for t in translated_laws if t in self.titles and t not in found)
         return found
 
+    def titles_for(self, name: str, exact: bool = False) -> list[str]:
+        """The titles ``name`` (a law's name as written in another law, e.g. inside 《》) stands for
+        as a whole: the title, the title without 中华人民共和国, or an abbreviation of it. Unlike
+        ``named_in``, a longer name is never matched by a shorter title inside it
+        (招标投标法实施条例 is not 招标投标法). ``exact``: no abbreviations."""
+        found = self._forms.get(name) or self._forms.get(name.removeprefix("中华人民共和国"))
+        if found or exact:
+            return list(found or [])
+        chars = set(_NOT_DISTINCTIVE.sub("", name))
+        if len(chars) < 4 or not _LAW_SUFFIX.search(name[-2:]):
+            return []
+        candidates: Optional[set[str]] = None
+        for ch in chars:
+            holding = self._titles_with.get(ch, set())
+            candidates = holding if candidates is None else candidates & holding
+        scored = sorted((len(chars) / len(self._chars_of[t]), t) for t in candidates or ())
+        best = [t for score, t in scored if score >= ABBREVIATION_COVERAGE and score == scored[-1][0]]
+        return sorted(best)
+
     def abbreviated(self, text: str) -> list[str]:
         """Titles an abbreviation points to: 重庆自贸试验区条例 → 中国（重庆）自由贸易试验区条例.
 

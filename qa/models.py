@@ -79,6 +79,8 @@ class Hit:
     dense: Optional[float] = None
     lexical: Optional[float] = None
     matched_terms: list[str] = field(default_factory=list)
+    # Cross-references in the passage (``qa.references.Reference``), resolved against the index.
+    references: list = field(default_factory=list)
 
     @property
     def doc(self) -> str:
@@ -106,6 +108,7 @@ class Hit:
             "date": p.date,
             "source": p.source,
             "matched_terms": self.matched_terms,
+            "references": [r.to_dict() for r in self.references],
         }
 
 

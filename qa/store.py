@@ -31,6 +31,22 @@ CREATE TABLE IF NOT EXISTS training_questions (
     vector BLOB NOT NULL
 );
 """
+# ---------------------------------------------------------------- cross-references (qa/references.py)
+# One row per reference found in a passage, as written (law as named, article label, paragraphs):
+# which passage it lands on is worked out when read (qa/reference_resolver.py), against the
+# documents indexed then. Older indexes lack the table: reads say "none recorded", and the next
+# change to the index records them for every document.
+REFERENCES_TABLE = "passage_references"
+REFERENCES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS passage_references (
+    passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, text TEXT NOT NULL, law TEXT, article TEXT, paragraphs TEXT NOT NULL,
+    item INTEGER, problem TEXT, law_unbracketed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS passage_references_passage ON passage_references(passage_id);
+"""
+# ---------------------------------------------------------------- end of cross-references
+
 _PASSAGE_COLUMNS = ("p.id, p.doc_id, p.position, p.part, p.article, p.headings, p.text, "
                     "d.title, d.kind, d.language, d.date, d.source")
 
@@ -48,10 +64,16 @@ class Store:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(SCHEMA)
+            self.references_missing = not self._has_table(REFERENCES_TABLE)  # cross-references
+            self._db.executescript(REFERENCES_SCHEMA)
         self._lock = threading.RLock()
 
     def close(self) -> None:
         self._db.close()
+
+    def _has_table(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (name,)).fetchone() is not None
 
     def unsynced(self) -> None:
         """Skip fsync while writing a generation that is not live yet (it is published atomically later)."""
@@ -234,6 +256,51 @@ class Store:
     def titles(self) -> dict[str, str]:
         with self._lock:
             return dict(self._db.execute("SELECT id, title FROM documents"))
+
+    # -------------------------------------------------------------- cross-references (qa/references.py)
+    def add_references(self, rows: Sequence[tuple[int, "object"]]) -> None:
+        """Record (passage id, ``qa.references.Reference``) rows as written."""
+        with self._lock, self._db:
+            self._db.executemany(
+                'INSERT INTO passage_references (passage_id, start, "end", text, law, article, paragraphs, item, '
+                "problem, law_unbracketed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(pid, r.start, r.end, r.text, r.law, r.article, json.dumps(r.paragraphs), r.item, r.problem,
+                  int(r.law_unbracketed))
+                 for pid, r in rows])
+
+    def clear_references(self) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM passage_references")
+
+    def references_of(self, ids: Iterable[int]) -> Optional[dict[int, list[tuple]]]:
+        """Raw references by passage id: (start, end, text, law, article, paragraphs, item, problem,
+        law_unbracketed);
+        None when this index recorded none (built before references were parsed)."""
+        with self._lock:
+            if not self._has_table(REFERENCES_TABLE):
+                return None
+        out: dict[int, list[tuple]] = {}
+        rows = self._rows_in('SELECT passage_id, start, "end", text, law, article, paragraphs, item, problem, '
+                             "law_unbracketed FROM passage_references WHERE passage_id IN ({marks}) ORDER BY passage_id, start",
+                             (int(i) for i in ids))
+        for pid, *rest in rows:
+            rest[5] = json.loads(rest[5])
+            out.setdefault(pid, []).append(tuple(rest))
+        return out
+
+    def article_pieces(self, doc_id: str, article: str) -> list[tuple[int, str]]:
+        """(passage id, text) of every piece of one article of one document, in order."""
+        with self._lock:
+            return list(self._db.execute("SELECT id, text FROM passages WHERE doc_id = ? AND article = ? "
+                                         "ORDER BY part", (doc_id, article)))
+
+    def documents_titled(self, titles: Sequence[str]) -> list[tuple[str, str, Optional[str]]]:
+        """(doc id, title, date) of the documents with these titles, newest first."""
+        with self._lock:
+            q = f"SELECT id, title, date FROM documents WHERE title IN ({','.join('?' * len(titles))})"
+            rows = list(self._db.execute(q, list(titles)))
+        return sorted(rows, key=lambda r: (r[2] or "", r[0]), reverse=True)
+    # -------------------------------------------------------------- end of cross-references
 
 
 class EmbeddingCache:
