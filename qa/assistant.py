@@ -161,6 +161,15 @@ class Assistant:
             self._reload_if_open()
             return report
 
+    def add_official(self, urls: Optional[Sequence[str]] = None, allow_private_urls: Optional[bool] = None,
+                     show_progress: bool = False, progress=None) -> BuildReport:
+        """Fetch the official text of 《重庆市开发区条例》 from its publisher and index it (``qa.official``);
+        without a network, a one-line error says how to add a saved copy by hand."""
+        from .official import add_official_text
+
+        return add_official_text(self, urls=urls, allow_private=allow_private_urls, show_progress=show_progress,
+                                 progress=progress)
+
     def remove(self, doc_ids: Sequence[str] | str, show_progress: bool = False) -> BuildReport:
         doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
         with self._lock:

@@ -105,13 +105,30 @@ def index_build(sources, index_dir, embedder, max_passages, allow_private_urls):
 
 
 @index.command("add")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=False)
 @index_option
 @ingest_options
+@click.option("--official", is_flag=True,
+              help="Fetch the official text of 《重庆市开发区条例》 from its publisher and add it (needs a network).")
+@click.option("--official-url", "official_urls", multiple=True,
+              help="With --official: fetch it from this address instead (a mirror or a saved copy).")
 @friendly_errors
-def index_add(sources, index_dir, max_passages, allow_private_urls):
+def index_add(sources, index_dir, max_passages, allow_private_urls, official, official_urls):
     """Add files, folders or URLs to the index (only new text is embedded)."""
+    if not sources and not official:
+        raise click.UsageError("give files, folders or URLs to add, or --official")
+    if official_urls and not official:
+        raise click.UsageError("--official-url goes with --official")
     assistant = _assistant(index_dir)
+    if official:
+        from .official import official_summary
+
+        report = assistant.add_official(urls=official_urls or None, allow_private_urls=allow_private_urls,
+                                        show_progress=True)
+        _echo(official_summary(report))
+        if not sources:
+            _finish(report, "the official text was not added; the index is unchanged")
+            return
     report = assistant.add(list(sources), show_progress=True, max_passages=max_passages,
                            allow_private_urls=allow_private_urls)
     _finish(report, "nothing was added; the index is unchanged")

@@ -73,12 +73,14 @@ def spans(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> l
 
 
 def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
-              tips: Sequence[tuple[int, int, str]] = ()) -> str:
+              tips: Sequence[tuple[int, int, str]] = (), links: Sequence[tuple[int, int, str]] = ()) -> str:
     """Escaped HTML of ``text`` with quoted sentences in ``<mark class="quote">`` and matched
     terms in ``<mark class="term">`` (both classes where they overlap).
 
     ``tips`` are (start, end, tooltip) character spans (word glosses): each becomes a focusable
     ``<span class="qa-gloss" data-gloss=…>`` inside the marks, so the highlight is kept.
+    ``links`` are (start, end, opening tag) spans (cross-references): each run inside one is wrapped
+    in that tag, outermost; the tag is the caller's (already escaped) HTML.
     """
     text = text or ""
     flags = spans(text, quotes, terms)
@@ -86,11 +88,15 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
     for n, (start, end, _) in enumerate(tips, 1):
         for i in range(max(0, start), min(len(text), end)):
             tip_of[i] = n
+    link_of = [0] * len(text)
+    for n, (start, end, _) in enumerate(links, 1):
+        for i in range(max(0, start), min(len(text), end)):
+            link_of[i] = n
     out: list[str] = []
     i = 0
     while i < len(text):
         j = i
-        while j < len(text) and flags[j] == flags[i] and tip_of[j] == tip_of[i]:
+        while j < len(text) and flags[j] == flags[i] and tip_of[j] == tip_of[i] and link_of[j] == link_of[i]:
             j += 1
         run = esc(text[i:j])
         if tip_of[i]:
@@ -99,6 +105,9 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
         if flag:
             classes = " ".join(c for bit, c in ((QUOTE, "quote"), (TERM, "term")) if flag & bit)
             run = f'<mark class="{classes}">{run}</mark>'
+        if link_of[i]:
+            tag = links[link_of[i] - 1][2]
+            run = f"{tag}{run}</{tag[1:].split(' ', 1)[0].rstrip('>')}>"
         out.append(run)
         i = j
     return "".join(out)

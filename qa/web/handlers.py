@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..assistant import USER_ERRORS
-from ..highlight import esc, esc_md
+from ..highlight import esc, esc_md, highlight
 from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
 from .render import (NO_CHAPTER, article_label_html, panel, public_dict, passage_units, answer_markdown,  # noqa: F401
-                     articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source)
+                     articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source,
+                     reference_links, reference_view_html)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def chat(assistant, question: str, history: Optional[list] = None, panels: Optio
     shown = question if len(question) <= 300 else question[:300] + f"… ({len(question)} characters)"
     try:
         answer = assistant.ask(question)
-        reply, panel = answer_markdown(answer), evidence_html(answer)
+        targets = reference_targets(assistant, [r for c in answer.citations for r in c.hit.references])
+        reply, panel = answer_markdown(answer), evidence_html(answer, targets=targets)
     except USER_ERRORS as exc:
         reply, panel = f"**Cannot answer:** {esc_md(exc)}", notice_html(str(exc))
     except Exception as exc:  # the UI shows a message, never a traceback
@@ -68,7 +70,7 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
         return panel(head + "<p>No passages match. Widen the filters or rephrase the query.</p>")
     # The fused score only orders one result list (its top is always 1.0 after min-max scaling), so
     # what is shown is the cosine similarity of question and passage: comparable across queries.
-    cards = "".join(passage_card(h.passage, h.rank, terms=h.matched_terms,
+    cards = "".join(passage_card(h.passage, h.rank, terms=h.matched_terms, references=h.references,
                                  extra=f' <span class="qa-note">similarity {h.dense:.2f}</span>'
                                  if h.dense is not None else "")
                     for h in result.hits)
@@ -187,14 +189,64 @@ def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
     if not units:
         return panel("<p>Choose a document.</p>")
     title = passages[0].title
+    links = unit_links(passages, assistant.references(passages) or {})
     if unit not in (None, "") and str(unit).isdigit() and int(unit) < len(units):
-        picked = [units[int(unit)]]
+        picked = [int(unit)]
     else:
-        picked = [u for u in units if chapter in (None, "", u[0])]
-    body = "".join(f'<div class="qa-card">{article_label_html(a, t)}<div class="qa-text">{esc(t)}</div></div>'
-                   for _, a, t in picked)
+        picked = [i for i, u in enumerate(units) if chapter in (None, "", u[0])]
+    body = "".join(f'<div class="qa-card">{article_label_html(units[i][1], units[i][2])}'
+                   f'<div class="qa-text">{highlight(units[i][2], links=links[i])}</div></div>' for i in picked)
+    picked = [units[i] for i in picked]
     heading = esc(picked[0][0]) if picked and picked[0][0] != NO_CHAPTER else ""
     return panel(f"<h3>{esc(title)}</h3><p class=\"qa-note\">{heading}</p>{body}")
+
+
+# ---------------------------------------------------------------- cross-references
+
+
+def unit_links(passages, references: dict) -> list[list[tuple[int, int, str]]]:
+    """Reference links of each reading unit of ``passage_units`` (pieces of one article joined again)."""
+    links: list[list] = []
+    previous, offset = None, 0
+    for p in passages:  # the same joining rule as passage_units: later pieces of one article
+        if not (previous is not None and p.part > 0 and p.article == previous.article
+                and p.headings == previous.headings):
+            links.append([])
+            offset = 0
+        links[-1] += [(offset + s, offset + e, tag) for s, e, tag in reference_links(references.get(p.id, []))]
+        offset += len(p.text) + 1
+        previous = p
+    return links
+
+
+def reference_targets(assistant, references) -> dict:
+    """(doc, article) → the article's text, for every resolved reference (the "refers to" blocks)."""
+    targets = {}
+    for r in references:
+        if r.resolved and (r.doc, r.article) not in targets:
+            targets[(r.doc, r.article)] = "\n".join(p.text for p in assistant.article(r.doc, r.article))
+    return targets
+
+
+def open_reference(assistant, doc: Optional[str], article: Optional[str], paragraph=None) -> str:
+    """The article a clicked reference names, for the panel beside the provision that names it."""
+    if not doc or not article:
+        return ""
+    try:
+        passages = assistant.article(doc, article)
+        references = assistant.references(passages) if passages else {}
+    except USER_ERRORS as exc:
+        return notice_html(str(exc))
+    number = int(paragraph) if str(paragraph or "").isdigit() else None
+    return reference_view_html(passages, number, references)
+
+
+def reader_position(assistant, doc: Optional[str], article: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(chapter, unit index) of an article in the Read tab, to move the reader there."""
+    for i, (chapter, label, _) in enumerate(document_units(assistant, doc)):
+        if label == article:
+            return chapter, str(i)
+    return None, None
 
 
 def checked_k(k) -> int:

@@ -35,7 +35,16 @@ CSS = """
 .qa-gloss-table table { font-size: 0.85rem; margin-top: 0.3rem; }
 .qa-gloss-table td { padding: 0 0.6rem 0 0; vertical-align: top; }
 .qa-gloss-table td:nth-child(-n+2) { white-space: nowrap; }
+a.qa-ref { color: #1d4ed8; text-decoration: underline dotted; cursor: pointer; }
+.qa-ref-unresolved { border-bottom: 1px dashed #9ca3af; cursor: help; }
+.qa-refers { margin-top: 0.4rem; font-size: 0.9rem; }
+.qa-refers summary { cursor: pointer; color: #1d4ed8; }
+.qa-refers .qa-text { border-left: 3px solid #bfdbfe; padding-left: 0.5rem; margin-top: 0.3rem; }
 """
+# Clicks on a cross-reference link inside a gr.HTML panel become one Gradio event carrying its target.
+REFERENCE_CLICK_JS = ("element.addEventListener('click', (e) => { const a = e.target.closest('a.qa-ref'); "
+                      "if (!a) return; e.preventDefault(); trigger('click', {doc: a.dataset.doc, "
+                      "article: a.dataset.article, paragraph: a.dataset.paragraph || ''}); });")
 
 
 def _meta_line(p: Passage) -> str:
@@ -51,15 +60,80 @@ def _meta_line(p: Passage) -> str:
 
 
 def passage_card(p: Passage, n: Optional[int] = None, quotes: Sequence[str] = (), terms: Sequence[str] = (),
-                 extra: str = "", glosses: Sequence = ()) -> str:
+                 extra: str = "", glosses: Sequence = (), references: Sequence = (), footer: str = "") -> str:
     """One passage in full: citation, title › headings › article, kind · language · date · source;
-    with ``glosses`` (of the quotes) each quoted word explains itself on hover or focus."""
+    with ``glosses`` (of the quotes) each quoted word explains itself on hover or focus, and each of
+    its ``references`` (``qa.references.Reference``) is a link to the article it names."""
     label = f"[{n}] " if n is not None else ""
     path = " › ".join(esc(x) for x in [*p.headings, p.article or ""] if x)
     tips = gloss_tips(p.text, quotes, glosses)
+    text = highlight(p.text, quotes, terms, tips, reference_links(references))
     return (f'<div class="qa-card"><div class="qa-cite">{label}{esc(p.citation)}{extra}</div>'
             f'<div class="qa-meta">{path + "<br>" if path else ""}{_meta_line(p)}</div>'
-            f'<div class="qa-text">{highlight(p.text, quotes, terms, tips)}</div>{gloss_table(glosses)}</div>')
+            f'<div class="qa-text">{text}</div>{gloss_table(glosses)}{footer}</div>')
+
+
+# ---------------------------------------------------------------- cross-references
+
+
+def reference_tag(ref) -> str:
+    """The opening tag around a reference: a link carrying its target when it resolved, else a
+    span whose tooltip says why it did not."""
+    if not ref.resolved:
+        return f'<span class="qa-ref-unresolved" title="{esc(ref.reason or "not resolved")}">'
+    paragraph = ref.paragraphs[0] if ref.paragraphs else ""
+    return (f'<a class="qa-ref" href="#" role="button" data-doc="{esc(ref.doc)}" data-article="{esc(ref.article)}" '
+            f'data-paragraph="{paragraph}" title="{esc(ref.target)}">')
+
+
+def reference_links(references: Sequence) -> list[tuple[int, int, str]]:
+    return [(r.start, r.end, reference_tag(r)) for r in references]
+
+
+def paragraph_texts(text: str, paragraphs: Sequence[int]) -> list[str]:
+    """The text of the named paragraphs (款) of an article, to be marked where it is shown."""
+    from ..references import paragraph_starts
+
+    starts = paragraph_starts(text) + [len(text) + 1]
+    return [text[starts[n - 1]:starts[n] - 1].strip() for n in paragraphs if 0 < n < len(starts)]
+
+
+def refers_to_html(references: Sequence, targets: dict) -> str:
+    """Under a cited provision: "refers to …" for each article it names, its text one click away
+    (folded), the named paragraph marked; references that did not resolve say why."""
+    items, seen = [], set()
+    for r in references:
+        key = (r.doc, r.article, tuple(r.paragraphs), r.resolved)
+        if key in seen:
+            continue
+        seen.add(key)
+        text = targets.get((r.doc, r.article)) if r.resolved else None
+        if text is None:
+            items.append(f'<p class="qa-note">refers to {esc(r.target or r.text)} — {esc(r.reason or "not found")}</p>')
+            continue
+        body = highlight(text, paragraph_texts(text, r.paragraphs))
+        items.append(f'<details class="qa-refers" data-doc="{esc(r.doc)}" data-article="{esc(r.article)}">'
+                     f'<summary>refers to {esc(r.target)}</summary><div class="qa-text">{body}</div></details>')
+    return "".join(items)
+
+
+def reference_view_html(passages: Sequence[Passage], paragraph: Optional[int], references: Optional[dict] = None) -> str:
+    """One referenced article opened beside the provision that names it (its paragraph marked, its own
+    references links again)."""
+    if not passages:
+        return notice_html("That article is no longer in the index.")
+    text = "\n".join(p.text for p in passages)
+    offsets, at = [], 0
+    for p in passages:
+        offsets.append(at)
+        at += len(p.text) + 1
+    links = [(offsets[i] + r.start, offsets[i] + r.end, reference_tag(r))
+             for i, p in enumerate(passages) for r in (references or {}).get(p.id, [])]
+    first = passages[0]
+    marked = paragraph_texts(text, [paragraph]) if paragraph else []
+    return panel(f'<h3>Referenced: {esc(first.citation)}</h3><div class="qa-card" id="qa-ref-target">'
+                 f'<div class="qa-meta">{esc(" › ".join(first.headings))}</div>'
+                 f'<div class="qa-text">{highlight(text, marked, links=links)}</div></div>')
 
 
 def gloss_tip(g) -> str:
@@ -98,15 +172,17 @@ def panel(body: str) -> str:
     return f'<div class="qa-panel">{body}</div>'
 
 
-def evidence_html(answer: Answer, nearest: int = 3) -> str:
-    """The side panel: cited passages with the quoted sentences marked, or the nearest passages."""
+def evidence_html(answer: Answer, nearest: int = 3, targets: Optional[dict] = None) -> str:
+    """The side panel: cited passages with the quoted sentences marked, or the nearest passages.
+    ``targets`` ((doc, article) → text) are the articles the cited passages refer to."""
     timing = f"{answer.timings.get('total_ms', 0):.0f} ms"
     if answer.abstained:
-        cards = "".join(passage_card(h.passage, i, terms=h.matched_terms)
+        cards = "".join(passage_card(h.passage, i, terms=h.matched_terms, references=h.references)
                         for i, h in enumerate(answer.nearest[:nearest], 1))
         return panel(f"<h3>Nearest passages — not an answer</h3>{cards or '<p>No passages found.</p>'}"
                       f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
-    cards = "".join(passage_card(c.hit.passage, i, quotes=c.quotes, glosses=c.gloss)
+    cards = "".join(passage_card(c.hit.passage, i, quotes=c.quotes, glosses=c.gloss, references=c.hit.references,
+                                 footer=refers_to_html(c.hit.references, targets or {}))
                     for i, c in enumerate(answer.citations, 1))
     return panel(f"<h3>Cited provisions</h3>{cards}"
                   f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
@@ -127,7 +203,9 @@ def answer_markdown(answer: Answer) -> str:
     lines = [esc_md(answer.text), "", "**Sources**"]
     for i, c in enumerate(answer.citations, 1):
         meta = " · ".join(esc_md(x) for x in (c.hit.passage.kind, c.hit.passage.date) if x)
-        lines.append(f"\\[{i}\\] {esc_md(c.hit.citation)} ({meta})")
+        named = list(dict.fromkeys(r.target for r in c.hit.references if r.resolved))
+        refers = f" — refers to {', '.join(esc_md(t) for t in named)}" if named else ""
+        lines.append(f"\\[{i}\\] {esc_md(c.hit.citation)} ({meta}){refers}")
     return "\n".join(lines)
 
 
