@@ -79,8 +79,8 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
 
     ``tips`` are (start, end, tooltip) character spans (word glosses): each becomes a focusable
     ``<span class="qa-gloss" data-gloss=…>`` inside the marks, so the highlight is kept.
-    ``links`` are (start, end, opening tag) spans (cross-references): each run inside one is wrapped
-    in that tag, outermost; the tag is the caller's (already escaped) HTML.
+    ``links`` are (start, end, opening tag) spans (cross-references), not overlapping: each is one
+    element around whatever marks fall inside it; the tag is the caller's (already escaped) HTML.
     """
     text = text or ""
     flags = spans(text, quotes, terms)
@@ -88,15 +88,27 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
     for n, (start, end, _) in enumerate(tips, 1):
         for i in range(max(0, start), min(len(text), end)):
             tip_of[i] = n
-    link_of = [0] * len(text)
-    for n, (start, end, _) in enumerate(links, 1):
-        for i in range(max(0, start), min(len(text), end)):
-            link_of[i] = n
     out: list[str] = []
-    i = 0
-    while i < len(text):
+    at = 0
+    for start, end, tag in sorted(links):
+        start, end = max(start, at), min(end, len(text))
+        if start >= end:
+            continue
+        out.append(_runs(text, flags, tip_of, tips, at, start))
+        name = tag[1:].split(" ", 1)[0].rstrip(">")
+        out.append(f"{tag}{_runs(text, flags, tip_of, tips, start, end)}</{name}>")
+        at = end
+    out.append(_runs(text, flags, tip_of, tips, at, len(text)))
+    return "".join(out)
+
+
+def _runs(text: str, flags: list[int], tip_of: list[int], tips, begin: int, stop: int) -> str:
+    """The escaped, marked HTML of ``text[begin:stop]``."""
+    out: list[str] = []
+    i = begin
+    while i < stop:
         j = i
-        while j < len(text) and flags[j] == flags[i] and tip_of[j] == tip_of[i] and link_of[j] == link_of[i]:
+        while j < stop and flags[j] == flags[i] and tip_of[j] == tip_of[i]:
             j += 1
         run = esc(text[i:j])
         if tip_of[i]:
@@ -105,9 +117,6 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
         if flag:
             classes = " ".join(c for bit, c in ((QUOTE, "quote"), (TERM, "term")) if flag & bit)
             run = f'<mark class="{classes}">{run}</mark>'
-        if link_of[i]:
-            tag = links[link_of[i] - 1][2]
-            run = f"{tag}{run}</{tag[1:].split(' ', 1)[0].rstrip('>')}>"
         out.append(run)
         i = j
     return "".join(out)

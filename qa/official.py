@@ -97,7 +97,7 @@ def _looks_like_chrome(line: str) -> bool:
 
 
 def _offline_message(official: OfficialText, why: str) -> str:
-    return (f"could not fetch the official text of 《{official.title}》 ({why}); without a network, save the page "
+    return (f"could not fetch the official text of 《{official.title}》 ({why}); if this machine has no network, save the page "
             f"{official.urls[0]} (or the text from cqrd.gov.cn) on another machine and add the file by hand: "
             f"qa index add path/to/{official.title}.html")
 

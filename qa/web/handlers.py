@@ -163,6 +163,18 @@ def _index_uploads(assistant, paths: list[Path], progress) -> str:
     return "\n\n".join(lines) or "Nothing to index."
 
 
+def fetch_official(assistant, progress=None, urls: Optional[Sequence[str]] = None) -> str:
+    """The Documents tab's "Fetch the official text": fetched, extracted and indexed, or one line saying
+    why not (no network: how to add a saved copy by hand)."""
+    from ..official import official_summary
+
+    try:
+        report = assistant.add_official(urls=urls, progress=_eta_reporter(progress))
+    except USER_ERRORS as exc:
+        return f"**Not fetched:** {esc_md(exc)}"
+    return esc_md(official_summary(report))
+
+
 def delete(assistant, doc_id: Optional[str]) -> str:
     if not doc_id:
         return "Choose a document to delete."

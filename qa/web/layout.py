@@ -10,9 +10,9 @@ from ..highlight import esc
 from ..models import KINDS
 from ..assistant import USER_ERRORS
 from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat,
-                       delete, document_choices, document_units, documents_table, index_summary, read_html, search,
-                       select_turn, upload)
-from .render import PANEL_PLACEHOLDER, panel
+                       delete, document_choices, document_units, documents_table, fetch_official, index_summary,
+                       open_reference, read_html, reader_position, search, select_turn, upload)
+from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, panel
 
 # Every read (chat, search, /ask, /search) waits in one first-come-first-served queue, whichever
 # way it came in, and a few run at once so that one request's query is embedded in C while
@@ -31,8 +31,9 @@ EXAMPLES = [
 TABLE_HEADERS = ["title", "kind", "language", "date", "passages", "id"]
 
 
-def build_app(assistant, title: str = "Regulation Q&A") -> gr.Blocks:
-    """The Gradio Blocks app over one Assistant (serve it with ``launch``)."""
+def build_app(assistant, title: str = "Regulation Q&A", official_urls=None) -> gr.Blocks:
+    """The Gradio Blocks app over one Assistant (serve it with ``launch``); ``official_urls`` replaces the
+    publisher's address for "Fetch the official text" (a mirror)."""
     qa = assistant  # reads never wait for uploads: the Assistant swaps index generations atomically
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"## {esc(title)}\nAsk about the regulations in English or Chinese. Every answer quotes "
@@ -43,7 +44,7 @@ def build_app(assistant, title: str = "Regulation Q&A") -> gr.Blocks:
             with gr.Tab("Search", id="search"):
                 doc_filter = _search_tab(qa)
             with gr.Tab("Documents", id="documents"):
-                documents = _documents_tab(qa)
+                documents = _documents_tab(qa, official_urls)
             with gr.Tab("Read", id="read"):
                 read_doc = _read_tab(qa)
         _wire_documents(qa, demo, documents, [doc_filter, read_doc])
@@ -63,7 +64,8 @@ def _chat_tab(qa) -> None:
             gr.Examples(EXAMPLES, inputs=[question], label="Examples")
             clear_btn = gr.Button("Clear conversation", size="sm")
         with gr.Column(scale=2):
-            panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=None, max_height=760)
+            panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=REFERENCE_CLICK_JS, max_height=760)
+            _reference_view(qa, panel, "qa-ref-view")
     panels = gr.State([])  # the side panel of every message, for clicking back to an earlier answer
 
     def on_ask(q, history, state):
@@ -87,7 +89,8 @@ def _search_tab(qa) -> gr.Dropdown:
         kinds = gr.CheckboxGroup(list(KINDS), label="Kind (none = all)")
         doc_filter = gr.Dropdown(choices=[], multiselect=True, label="Documents (none = all)")
     search_btn = gr.Button("Search", variant="primary", elem_id="qa-search")
-    results = gr.HTML(elem_id="qa-results", js_on_load=None)
+    results = gr.HTML(elem_id="qa-results", js_on_load=REFERENCE_CLICK_JS)
+    _reference_view(qa, results, "qa-search-ref-view")
 
     def on_search(q, n, kind_list, doc_list):
         return search(qa, q, n, kind_list, doc_list)
@@ -97,18 +100,33 @@ def _search_tab(qa) -> gr.Dropdown:
     return doc_filter
 
 
+def _reference_view(qa, source: gr.HTML, elem_id: str) -> gr.HTML:
+    """A panel under ``source`` where the article a clicked cross-reference names opens."""
+    view = gr.HTML("", elem_id=elem_id, js_on_load=REFERENCE_CLICK_JS)
+
+    def on_reference(evt: gr.EventData):
+        data = evt._data or {}
+        return open_reference(qa, data.get("doc"), data.get("article"), data.get("paragraph"))
+
+    for trigger in (source.click, view.click):  # a reference inside the opened article opens its own target
+        trigger(on_reference, None, [view], api_visibility="private", **READS)
+    return view
+
+
 @dataclass
 class DocumentControls:
     files: gr.File
     add_btn: gr.Button
+    official_btn: gr.Button
     to_delete: gr.Dropdown
     delete_btn: gr.Button
     status: gr.Markdown
     table: gr.Dataframe
     summary: gr.Markdown
+    official_urls: object = None  # where "Fetch the official text" looks (None: the publisher)
 
 
-def _documents_tab(qa) -> DocumentControls:
+def _documents_tab(qa, official_urls=None) -> DocumentControls:
     summary = gr.Markdown(elem_id="qa-summary")
     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="qa-table",
                          show_search="search", column_widths=["38%", "9%", "8%", "10%", "8%", "27%"])
@@ -117,11 +135,12 @@ def _documents_tab(qa) -> DocumentControls:
             files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                             label="Add documents (.md .txt .html .pdf .docx)", elem_id="qa-upload")
             add_btn = gr.Button("Index uploaded files", variant="primary", elem_id="qa-add")
+            official_btn = gr.Button("Fetch the official text (《重庆市开发区条例》)", elem_id="qa-official")
         with gr.Column():
             to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="qa-delete-doc")
             delete_btn = gr.Button("Delete document", variant="stop", elem_id="qa-delete")
     status = gr.Markdown(elem_id="qa-status")
-    return DocumentControls(files, add_btn, to_delete, delete_btn, status, table, summary)
+    return DocumentControls(files, add_btn, official_btn, to_delete, delete_btn, status, table, summary, official_urls)
 
 
 def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> None:
@@ -137,6 +156,11 @@ def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> Non
         return (upload(qa, paths, progress, upload_root=gr.utils.get_upload_folder()), None, *refreshed())
 
     c.add_btn.click(on_upload, [c.files], [c.status, c.files, *listing], api_visibility="private")
+
+    def on_official(progress=gr.Progress()):
+        return (fetch_official(qa, progress, urls=c.official_urls), *refreshed())
+
+    c.official_btn.click(on_official, None, [c.status, *listing], api_visibility="private")
     c.delete_btn.click(lambda d: (delete(qa, d), *refreshed()), [c.to_delete], [c.status, *listing],
                        api_visibility="private")
     demo.load(refreshed, None, listing, api_visibility="private")
@@ -147,7 +171,7 @@ def _read_tab(qa) -> gr.Dropdown:
         doc = gr.Dropdown(choices=[], label="Document", scale=3, elem_id="qa-read-doc")
         chapter = gr.Dropdown(choices=[], label="Chapter / section", scale=2, elem_id="qa-read-chapter")
         article = gr.Dropdown(choices=[], label="Article", scale=1, elem_id="qa-read-article")
-    reader = gr.HTML(panel("<p>Choose a document.</p>"), elem_id="qa-reader", js_on_load=None)
+    reader = gr.HTML(panel("<p>Choose a document.</p>"), elem_id="qa-reader", js_on_load=REFERENCE_CLICK_JS)
 
     def on_document(doc_id):
         units = document_units(qa, doc_id)
@@ -163,6 +187,19 @@ def _read_tab(qa) -> gr.Dropdown:
     doc.input(on_document, [doc], [chapter, article, reader], api_visibility="private")
     chapter.input(on_chapter, [doc, chapter], [article, reader], api_visibility="private")
     article.input(lambda d, c, a: read_html(qa, d, c, a), [doc, chapter, article], [reader], api_visibility="private")
+
+    def on_reference(evt: gr.EventData):
+        """A cross-reference clicked while reading: the reader moves to the article it names."""
+        data = evt._data or {}
+        doc_id = data.get("doc")
+        name, unit = reader_position(qa, doc_id, data.get("article"))
+        if unit is None:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        units = document_units(qa, doc_id)
+        return (gr.update(value=doc_id), gr.update(choices=chapters_of(units), value=name),
+                gr.update(choices=articles_of(units, name), value=unit), read_html(qa, doc_id, name, unit))
+
+    reader.click(on_reference, None, [doc, chapter, article, reader], api_visibility="private")
     return doc
 
 

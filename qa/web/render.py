@@ -36,6 +36,7 @@ CSS = """
 .qa-gloss-table td { padding: 0 0.6rem 0 0; vertical-align: top; }
 .qa-gloss-table td:nth-child(-n+2) { white-space: nowrap; }
 a.qa-ref { color: #1d4ed8; text-decoration: underline dotted; cursor: pointer; }
+.qa-panel a.qa-ref mark { padding: 0; }
 .qa-ref-unresolved { border-bottom: 1px dashed #9ca3af; cursor: help; }
 .qa-refers { margin-top: 0.4rem; font-size: 0.9rem; }
 .qa-refers summary { cursor: pointer; color: #1d4ed8; }
