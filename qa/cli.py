@@ -240,6 +240,13 @@ def search(query, k, kinds, explain, index_dir, as_json):
         detail += f"  bm25={hit.lexical:.2f}" if explain and hit.lexical is not None else ""
         _echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]  score={hit.score:.4f}{detail}")
         _echo("    " + hit.passage.text.replace("\n", "\n    ")[:600])
+        _echo_references(hit, "    ")
+
+
+def _echo_references(hit, indent: str) -> None:
+    """One line per cross-reference of a hit: what it names, or why it names nothing indexed."""
+    for r in hit.references:
+        _echo(f"{indent}→ {r.text}: " + (f"refers to {r.target} [{r.doc}]" if r.resolved else f"not resolved ({r.reason})"))
 
 
 @cli.command()
@@ -263,6 +270,7 @@ def ask(question, reader, show_gloss, index_dir, as_json):
         click.echo("\nNearest passages:" if answer.abstained else "\nSources:")
     for hit in shown:
         _echo(f"  - {hit.citation} [{hit.doc}]")
+        _echo_references(hit, "      ")
         citation = next((c for c in answer.citations if c.hit is hit), None)
         if show_gloss and citation is not None and citation.gloss:
             width = max(len(g.text) for g in citation.gloss if g.meanings)

@@ -200,3 +200,17 @@ def test_the_issue_example_in_the_shared_pack(tmp_path):
         assert (ref.text, ref.resolved, ref.doc, ref.article, ref.paragraphs) == (
             "本条例第二十九条第一款", True, doc, "第二十九条", [1])
         assert ref.target == "《重庆市天然气管理条例》第二十九条第一款"
+
+
+def test_cli_search_says_what_each_reference_names(park_index):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    assistant, _ = park_index
+    result = CliRunner().invoke(cli, ["search", "园区用地依照示例土地法办理", "-k", "1", "--index",
+                                      str(assistant.index_dir)], prog_name="qa")
+    assert result.exit_code == 0, result.output
+    assert ("    → 《中华人民共和国示例土地法》第十条第二款: not resolved (《中华人民共和国示例土地法》 is not in the index)"
+            in result.output)
+    assert "    → 《示例港口条例》第二条: not resolved" in result.output
