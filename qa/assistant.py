@@ -13,8 +13,8 @@ from typing import Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .filters import Filters
-from .index import (BuildReport, IndexWriter, LearnReport, LoadedIndex, current_generation, embedder_mismatch,
-                    generation_name, missing_index, read_manifest, verify)
+from . import backends
+from .index import BuildReport, IndexWriter, LearnReport, LoadedIndex, embedder_mismatch
 from .integrity import QAIndexError, VerifyReport
 from .gloss import gloss
 from .questions import load_questions, parse_training_items
@@ -34,8 +34,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "corpus"
 
 
-def default_index_dir() -> Path:
-    return Path(os.environ.get("QA_INDEX", "index"))
+def default_index_dir() -> backends.Location:
+    return backends.locate(os.environ.get("QA_INDEX", "index"))
 
 
 def _filters(filters: Optional[Filters], narrowing: dict) -> Optional[Filters]:
@@ -48,11 +48,11 @@ def _filters(filters: Optional[Filters], narrowing: dict) -> Optional[Filters]:
 
 
 class Assistant:
-    """Question answering over one index folder."""
+    """Question answering over one index: a folder, or ``milvus://HOST:PORT/COLLECTION``."""
 
     def __init__(self, index_dir: str | Path | None = None, embedder: str | Embedder | None = None,
                  reader: Optional[str] = None, settings: Optional[SearchSettings] = None, k: int = 10):
-        self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        self.index_dir = backends.locate(index_dir if index_dir is not None else default_index_dir())
         self._embedder_spec = embedder
         self._embedder: Optional[Embedder] = embedder if isinstance(embedder, Embedder) else None
         self._reader_spec = reader
@@ -70,9 +70,9 @@ class Assistant:
              show_progress: bool = False, progress=None, **kwargs) -> "Assistant":
         """Open an index; build it first from ``build_from`` if it does not exist yet."""
         assistant = cls(index_dir, **kwargs)
-        if current_generation(assistant.index_dir) is None:
+        if not backends.exists(assistant.index_dir):
             if build_from is None:
-                raise missing_index(assistant.index_dir)
+                raise backends.missing_index(assistant.index_dir)
             assistant.build(build_from, show_progress=show_progress, progress=progress)
         assistant._load()
         return assistant
@@ -87,23 +87,23 @@ class Assistant:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             spec = self._embedder_spec
-            if spec is None and current_generation(self.index_dir) is not None:
+            if spec is None and backends.exists(self.index_dir):
                 spec = self.manifest.get("embedder")
             self._embedder = get_embedder(spec or DEFAULT_EMBEDDER)
         return self._embedder
 
     @property
     def manifest(self) -> dict:
-        return read_manifest(self.index_dir)
+        return backends.read_manifest(self.index_dir)
 
     @classmethod
     def exists(cls, index_dir: str | Path | None = None) -> bool:
         """Whether ``index_dir`` (default: the default index) holds a published index."""
-        return current_generation(Path(index_dir) if index_dir is not None else default_index_dir()) is not None
+        return backends.exists(backends.locate(index_dir if index_dir is not None else default_index_dir()))
 
     def _load(self) -> None:
         with self._lock:
-            index = LoadedIndex.open(self.index_dir)
+            index = backends.open_index(self.index_dir)
             built_with = index.manifest.get("embedder")
             if self._embedder_spec is not None and self.embedder.id != built_with:
                 index.close()
@@ -118,9 +118,9 @@ class Assistant:
         """The retriever over the live generation; a change published by another process (the CLI
         beside the app) is picked up here, on the next request, at the cost of one small file read."""
         retriever = self._retriever
-        if retriever is None or retriever.index.path.name != generation_name(self.index_dir):
+        if retriever is None or retriever.index.generation != backends.generation_name(self.index_dir):
             with self._lock:
-                if self._retriever is None or self._retriever.index.path.name != generation_name(self.index_dir):
+                if self._retriever is None or self._retriever.index.generation != backends.generation_name(self.index_dir):
                     self._load()
                 retriever = self._retriever
         return retriever
@@ -133,7 +133,8 @@ class Assistant:
 
     # ---------------------------------------------------------------- writes
     def _writer(self, show_progress: bool, progress, **options) -> IndexWriter:
-        return IndexWriter(self.index_dir, self.embedder, show_progress=show_progress, progress=progress, **options)
+        return backends.make_writer(self.index_dir, self.embedder, show_progress=show_progress, progress=progress,
+                                    **options)
 
     def build(self, sources: Sequence[str | Path], show_progress: bool = True, progress=None,
               max_passages: Optional[int] = None, allow_private_urls: Optional[bool] = None) -> BuildReport:
@@ -276,11 +277,11 @@ class Assistant:
 
     def verify(self) -> VerifyReport:
         """Check that the live generation's parts agree (``qa index verify``)."""
-        return verify(self.index_dir)
+        return backends.verify(self.index_dir)
 
     def info(self) -> dict:
         index = self.retriever.index
-        return {**index.manifest, "path": str(index.path), "size_bytes": index.size_bytes()}
+        return {**index.manifest, "path": str(index.location), "size_bytes": index.size_bytes()}
 
     def close(self) -> None:
         if self._index is not None:

@@ -64,7 +64,7 @@ def measure_latency(assistant: Assistant, questions: Sequence[str]) -> dict:
             "ask_p50_ms": _percentile(ask_ms, 0.5), "ask_p95_ms": _percentile(ask_ms, 0.95)}
 
 
-def bench_existing(index_dir: Path, questions_path: Path, n_questions: int = 100) -> dict:
+def bench_existing(index_dir: str | Path, questions_path: Path, n_questions: int = 100) -> dict:
     """Latency, size and memory of an index that is already built (no rebuild)."""
     questions = [q["question"] for q in load_questions(questions_path)][:n_questions]
     assistant = Assistant.open(index_dir)

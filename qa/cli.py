@@ -28,7 +28,7 @@ def friendly_errors(fn):
 
 def index_option(fn):
     return click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
-                        help="Index folder (default: $QA_INDEX or ./index).")(fn)
+                        help="Index folder, or milvus://HOST:PORT/COLLECTION (default: $QA_INDEX or ./index).")(fn)
 
 
 def embedder_option(fn):
@@ -151,9 +151,9 @@ def index_remove(doc_ids, index_dir):
 def index_verify(index_dir):
     """Check that the index's parts agree (passages, vectors, BM25, manifest); exit 1 if not."""
     from .assistant import default_index_dir
-    from .index import verify
+    from .backends import locate, verify
 
-    report = verify(index_dir or default_index_dir())
+    report = verify(locate(index_dir) if index_dir else default_index_dir())
     _echo(report.summary())
     if not report.ok:
         raise click.exceptions.Exit(1)
@@ -310,10 +310,11 @@ def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
 
 
 @cli.command()
-@click.argument("corpus", type=click.Path(exists=True))
+@click.argument("corpus")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Question file (shared/README.md format) for the search/ask latency runs.")
-@click.option("--existing", is_flag=True, help="CORPUS is a built index folder: time it without rebuilding.")
+@click.option("--existing", is_flag=True,
+              help="CORPUS is a built index (a folder or milvus://HOST:PORT/COLLECTION): time it without rebuilding.")
 @click.option("--sizes", default="1000,10000", show_default=True, help="Passage counts to measure.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Where to build bench indexes.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
@@ -326,8 +327,10 @@ def bench(corpus, questions, existing, sizes, workdir, json_out):
     if existing:
         if not questions:
             raise click.ClickException("--existing needs --questions FILE to time")
-        report = bench_existing(Path(corpus), Path(questions))
+        report = bench_existing(corpus, Path(questions))
     else:
+        if not Path(corpus).exists():
+            raise click.ClickException(f"{corpus} does not exist")
         report = run_bench(Path(corpus), [int(s) for s in sizes.split(",") if s],
                            Path(questions) if questions else None, Path(workdir) if workdir else None)
     for row in report["rows"]:

