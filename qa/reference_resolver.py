@@ -13,8 +13,10 @@ from typing import Iterable, Optional
 
 from .law_titles import LawTitles
 from .models import Hit, Passage
+from .numerals import article_label
 from .references import Reference, paragraph_starts
 from .store import Store
+from .translate import find_laws
 
 NOT_RECORDED = "no references recorded: this index was built before references were parsed; any change to it " \
                "(qa index add / remove) records them"
@@ -28,6 +30,7 @@ class ReferenceResolver:
         self.store = store
         self.law_titles = law_titles
         self._docs_of_law: dict[str, list[str]] = {}
+        self._subjects: dict[str, Optional[str]] = {}
         self._articles: dict[tuple[str, str], list[tuple[int, str]]] = {}
 
     def references(self, passages: Iterable[Passage]) -> Optional[dict[int, list[Reference]]]:
@@ -50,6 +53,13 @@ class ReferenceResolver:
 
     def resolve(self, ref: Reference, source: Passage) -> Reference:
         """Fill in doc, title, resolved, reason and passage_id of ``ref`` found in ``source``."""
+        if ref.law is None and source.kind != "regulation":
+            # A summary or news item has no articles of its own: "Article 1 states …" is about the law it
+            # reports on, the one its title names (our overview → 《重庆市开发区条例》, once indexed).
+            ref.law = self._subject_of(source)
+            if ref.law is None:
+                ref.reason = f"{_cited(source.title)} has no articles and names no indexed law in its title"
+                return ref
         if ref.law is None:
             ref.doc, ref.title = source.doc_id, source.title
         else:
@@ -64,6 +74,10 @@ class ReferenceResolver:
             ref.reason = ref.problem
             return ref
         pieces = self._article(ref.doc, ref.article)
+        if not pieces and ref.article and ref.article.startswith("Article "):  # an English reference to a Chinese law
+            chinese = article_label(int(ref.article.split()[1]))
+            pieces = self._article(ref.doc, chinese)
+            ref.article = chinese if pieces else ref.article
         if not pieces:
             ref.reason = f"{_cited(ref.title)} has no {ref.article}"
             return ref
@@ -86,11 +100,22 @@ class ReferenceResolver:
         """(doc id, title) of the documents a law name stands for: the citing document if it names
         itself, else the newest document of that title first."""
         if law not in self._docs_of_law:
-            titles = self.law_titles.titles_for(law)
+            titles = self.law_titles.titles_for(law) or [t for t in find_laws(law) if t in self.law_titles.titles]
             self._docs_of_law[law] = [(d, t) for d, t, _ in self.store.documents_titled(titles)] if titles else []
         docs = self._docs_of_law[law]
         own = [(d, t) for d, t in docs if d == source.doc_id]
         return own + [x for x in docs if x not in own]
+
+    def _subject_of(self, source: Passage) -> Optional[str]:
+        """The law a document without articles is about: an indexed title its title names (in Chinese, or
+        in English through our law names), else the first law its title names at all."""
+        if source.doc_id not in self._subjects:
+            named = sorted((t for t in self.law_titles.titles if t != source.title and len(t) >= 4
+                            and t.removeprefix("中华人民共和国") in source.title), key=lambda t: (-len(t), t))
+            english = find_laws(source.title)
+            indexed = named or [t for t in english if t in self.law_titles.titles]
+            self._subjects[source.doc_id] = (indexed or english or [None])[0]
+        return self._subjects[source.doc_id]
 
     def _article(self, doc: str, article: Optional[str]) -> list[tuple[int, str]]:
         if article is None:

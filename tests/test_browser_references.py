@@ -154,7 +154,9 @@ def test_a_reference_to_another_law_opens_it_and_an_unindexed_one_says_why(page)
     link.click()
     view = page.locator("#qa-search-ref-view")
     expect(view).to_contain_text("Referenced: 《中华人民共和国示例土地法》第十条")
+    expect(view).to_be_in_viewport()  # below ten results, it scrolls itself into sight
     expect(view.locator("mark.quote")).to_have_text("园区用地应当符合土地利用总体规划。")
+    page.screenshot(path=str(SCREENSHOTS / "references-search-viewport.png"))  # what the reader sees after the click
     shot(page, "references-search")
 
 

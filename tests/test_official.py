@@ -74,6 +74,10 @@ def test_cli_adds_the_official_text_as_the_regulation_with_its_dates(official_pa
         assert len(summaries) == 2 and all(d["kind"] == "other" for d in summaries)  # still labelled summaries
         articles = [p.article for p in assistant.document(CHONGQING_DEVELOPMENT_ZONES.file_name)]
         assert articles[-4:] == ["第一条", "第二条", "第三条", "第四条"]
+        overview = next(d for d in docs if d.endswith("overview-en.md"))  # our summary's "Article 1 states …"
+        found = assistant.references(assistant.document(overview))
+        first = next(r for rs in found.values() for r in rs if r.text == "Article 1")
+        assert (first.resolved, first.doc, first.article) == (True, CHONGQING_DEVELOPMENT_ZONES.file_name, "第一条")
         third = assistant.article(CHONGQING_DEVELOPMENT_ZONES.file_name, "第三条")
         (ref,) = assistant.references(third)[third[0].id]
         assert ref.resolved and ref.target == "《重庆市开发区条例》第二条第一款"

@@ -160,6 +160,17 @@ def test_a_law_added_later_resolves_then_and_unresolves_when_removed(park_index)
     assert not land.resolved and "not in the index" in land.reason
 
 
+def test_a_summary_without_articles_refers_to_the_law_its_title_names(park_index, tmp_path):
+    assistant, _ = park_index
+    summary = tmp_path / "summary.md"
+    summary.write_text("---\ntitle: 示例市园区条例 — an overview (summary)\nkind: other\nlanguage: en\n---\n"
+                       "# Overview\n\nArticle 2 gives the park office planning and investment promotion.\n",
+                       encoding="utf-8")
+    assistant.add([str(summary)], show_progress=False)
+    (ref,) = [r for p in assistant.document("summary.md") for r in assistant.references([p])[p.id]]
+    assert (ref.text, ref.resolved, ref.doc, ref.article) == ("Article 2", True, "park.md", "第二条"), ref.reason
+
+
 def test_hits_carry_references_in_the_api(park_index):
     assistant, _ = park_index
     hits = assistant.search("违反本条例第二条第一款规定的，由市主管部门责令改正", k=3)

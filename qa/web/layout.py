@@ -12,7 +12,7 @@ from ..assistant import USER_ERRORS
 from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat,
                        delete, document_choices, document_units, documents_table, fetch_official, index_summary,
                        open_reference, read_html, reader_position, search, select_turn, upload)
-from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, panel
+from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel
 
 # Every read (chat, search, /ask, /search) waits in one first-come-first-served queue, whichever
 # way it came in, and a few run at once so that one request's query is embedded in C while
@@ -102,7 +102,7 @@ def _search_tab(qa) -> gr.Dropdown:
 
 def _reference_view(qa, source: gr.HTML, elem_id: str) -> gr.HTML:
     """A panel under ``source`` where the article a clicked cross-reference names opens."""
-    view = gr.HTML("", elem_id=elem_id, js_on_load=REFERENCE_CLICK_JS)
+    view = gr.HTML("", elem_id=elem_id, js_on_load=REFERENCE_VIEW_JS)
 
     def on_reference(evt: gr.EventData):
         data = evt._data or {}

@@ -46,6 +46,8 @@ a.qa-ref { color: #1d4ed8; text-decoration: underline dotted; cursor: pointer; }
 REFERENCE_CLICK_JS = ("element.addEventListener('click', (e) => { const a = e.target.closest('a.qa-ref'); "
                       "if (!a) return; e.preventDefault(); trigger('click', {doc: a.dataset.doc, "
                       "article: a.dataset.article, paragraph: a.dataset.paragraph || ''}); });")
+# The panel a reference opens in scrolls itself into sight (it may sit below a long list of results).
+REFERENCE_VIEW_JS = REFERENCE_CLICK_JS + " watch('value', () => { if (props.value) element.scrollIntoView({block: 'nearest'}); });"
 
 
 def _meta_line(p: Passage) -> str:
