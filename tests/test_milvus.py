@@ -26,7 +26,8 @@ QUESTIONS = ["When do the Chongqing development zone regulations take effect?",
              "Who approves a national-level development zone?",
              "开发区 土地", "开发区管理机构负责什么？", "重庆市开发区条例什么时候施行",
              "What is the 33618 manufacturing cluster system?"]
-NEW_DOC = "# 示例园区管理办法\n\n第一条 园区管理机构负责园区的规划和招商引资。\n\n第二条 园区内企业应当遵守安全生产规定。\n"
+NEW_DOC = ("# 示例园区管理办法\n\n第一条 园区管理机构负责园区的规划和招商引资。\n\n"
+           "第二条 园区内企业应当遵守安全生产规定，并接受本办法第一条所称管理机构的监督。\n")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,11 @@ def keys(hits) -> list[tuple[str, int]]:
     return [(h.passage.doc_id, h.passage.position) for h in hits]
 
 
+def references(hits) -> list[list[tuple]]:
+    """The cross-references of each hit, as resolved (passage ids differ between backends: left out)."""
+    return [[(r.text, r.doc, r.article, r.resolved) for r in h.references] for h in hits]
+
+
 def write_doc(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(text, encoding="utf-8")
@@ -89,7 +95,8 @@ def test_milvus_index_ranks_and_answers_like_the_folder_index(bundled, repo_assi
     assert bundled.info()["passages"] == repo_assistant.info()["passages"]
     assert {d["id"] for d in bundled.documents()} == {d["id"] for d in repo_assistant.documents()}
     for question in QUESTIONS:
-        assert keys(bundled.search(question, k=5)) == keys(repo_assistant.search(question, k=5)), question
+        ours, theirs = bundled.search(question, k=5), repo_assistant.search(question, k=5)
+        assert keys(ours) == keys(theirs) and references(ours) == references(theirs), question
     for question in QUESTIONS[:4]:
         ours, theirs = bundled.ask(question), repo_assistant.ask(question)
         assert (ours.text, ours.abstained) == (theirs.text, theirs.abstained), question
@@ -128,6 +135,9 @@ def test_add_replace_remove_by_document_and_idempotent_re_add(server, repo_index
     assert first.added == ["park.md"] and first.passages == 2
     ids = [p.id for p in assistant.document("park.md")]
     assert keys(assistant.search("园区管理机构负责什么", k=1)) == [("park.md", 0)]
+    second = next(h for h in assistant.search("园区内企业应当遵守安全生产规定", k=3) if h.passage.doc_id == "park.md")
+    (ref,) = second.references  # 本办法第一条, resolved on the Milvus index to the first article
+    assert ref.resolved and ref.passage_id == ids[0]
 
     again = assistant.add([str(path)], show_progress=False)  # same content hashes: nothing is written again
     assert again.added == ["park.md"] and [p.id for p in assistant.document("park.md")] == ids

@@ -23,7 +23,7 @@ VARCHAR_MAX = 65535
 DUMMY_DIM = 2  # Milvus wants a vector field in every collection; the records collection has no real one
 HNSW_PARAMS = {"M": 16, "efConstruction": 200}
 PASSAGE_FIELDS = ["id", "doc_id", "position", "part", "article", "headings", "text", "title", "kind", "language",
-                  "date", "source"]
+                  "date", "source", "refs"]
 IN_CHUNK = 1000
 SCAN_BATCH = 4096
 
@@ -58,6 +58,7 @@ def create_generation(client, generation: str, dim: int) -> None:
                      analyzer_params={"tokenizer": "jieba"})
     schema.add_field("content_hash", DataType.VARCHAR, max_length=128)
     schema.add_field("tokens", DataType.VARCHAR, max_length=VARCHAR_MAX)
+    schema.add_field("refs", DataType.VARCHAR, max_length=VARCHAR_MAX)  # cross-references as written (JSON)
     schema.add_field("title", DataType.VARCHAR, max_length=2048)
     schema.add_field("kind", DataType.VARCHAR, max_length=64)
     schema.add_field("language", DataType.VARCHAR, max_length=16)

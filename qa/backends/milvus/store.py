@@ -147,6 +147,25 @@ class MilvusStore:
     def languages_of(self, ids: Iterable[int]) -> dict[int, str]:
         return {pid: row["language"] for pid, row in self._passage_rows(ids).items()}
 
+    def references_of(self, ids: Iterable[int]) -> dict[int, list[tuple]]:
+        """Cross-references as written, by passage id (the rows ``Store.references_of`` gives)."""
+        out: dict[int, list[tuple]] = {}
+        for pid, row in self._passage_rows(ids).items():
+            refs = json.loads(row.get("refs") or "[]")
+            if refs:
+                out[pid] = [tuple(r) for r in refs]
+        return out
+
+    def article_pieces(self, doc_id: str, article: str) -> list[tuple[int, str]]:
+        expr = f"doc_id == {json.dumps(doc_id, ensure_ascii=False)} and article == {json.dumps(article, ensure_ascii=False)}"
+        rows = self._client.query(self.generation, filter=expr, output_fields=["id", "part", "text"], limit=16384)
+        return [(int(r["id"]), r["text"]) for r in sorted(rows, key=lambda r: int(r["part"]))]
+
+    def documents_titled(self, titles: Sequence[str]) -> list[tuple[str, str, Optional[str]]]:
+        rows = [(doc_id, body["title"], body.get("date")) for doc_id, body in self._docs.items()
+                if body["title"] in titles]
+        return sorted(rows, key=lambda r: (r[2] or "", r[0]), reverse=True)
+
     def document_passages(self, doc_id: str) -> list[tuple[int, Passage]]:
         rows = list(scan(self._client, self.generation, f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}",
                          PASSAGE_FIELDS))

@@ -33,6 +33,7 @@ from ...loaders import LoadError
 from ...models import Document, Passage
 from ...progress import track
 from ...questions import TrainingQuestion, gold_resolver
+from ...references import passage_references
 from ...store import EmbeddingCache
 from ...version import __version__
 from ...writer_lock import writer_lock
@@ -132,13 +133,19 @@ class _Generation:
         replacing = self.store.has_document(doc.id)
         tag = uuid.uuid4().hex[:16]
         avgdl = float(self.manifest["avgdl"])
+        ids = _new_ids(len(passages))
+        refs: dict[int, list] = {}
+        for pid, r in passage_references(zip(ids, passages)):
+            refs.setdefault(pid, []).append([r.start, r.end, r.text, r.law, r.article, r.paragraphs, r.item,
+                                             r.problem, int(r.law_unbracketed)])
         rows = [{"id": pid, "doc_id": doc.id, "tag": tag, "position": p.position, "part": p.part,
                  "article": p.article or "", "headings": json.dumps(p.headings, ensure_ascii=False), "text": p.text,
                  "lexical_text": p.embedding_text, "content_hash": p.content_hash,
-                 "tokens": json.dumps(toks, ensure_ascii=False), "title": doc.title, "kind": doc.kind,
+                 "tokens": json.dumps(toks, ensure_ascii=False),
+                 "refs": json.dumps(refs.get(pid, []), ensure_ascii=False), "title": doc.title, "kind": doc.kind,
                  "language": doc.language, "date": doc.date or "", "source": doc.source or "",
                  "vector": vec.tolist(), "sparse": document_weights(toks, avgdl)}
-                for pid, p, toks, vec in zip(_new_ids(len(passages)), passages, tokens, vectors)]
+                for pid, p, toks, vec in zip(ids, passages, tokens, vectors)]
         for start in range(0, len(rows), INSERT_BATCH):
             self.client.insert(self.name, rows[start:start + INSERT_BATCH])
         body = {"title": doc.title, "kind": doc.kind, "language": doc.language, "date": doc.date,
