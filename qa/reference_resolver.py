@@ -36,6 +36,8 @@ class ReferenceResolver:
     def references(self, passages: Iterable[Passage]) -> Optional[dict[int, list[Reference]]]:
         """Resolved references by passage id; None when the index recorded none."""
         passages = [p for p in passages if p.id is not None]
+        if not hasattr(self.store, "references_of"):
+            return None  # a backend that records no references (the Milvus store, for now)
         raw = self.store.references_of(p.id for p in passages)
         if raw is None:
             return None
