@@ -236,9 +236,12 @@ def search(query, k, kinds, explain, index_dir, as_json):
         for n in result.neighbours[:3]:
             click.echo(f"similar training question ({n.similarity:.2f}): {n.question}")
     for hit in result.hits:
-        detail = f"  dense={hit.dense:.3f}" if explain and hit.dense is not None else ""
-        detail += f"  bm25={hit.lexical:.2f}" if explain and hit.lexical is not None else ""
-        _echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]  score={hit.score:.4f}{detail}")
+        # The fused score only orders one query's hits (each signal is normalised per query), so it is
+        # shown only with --explain; the similarity (cosine of question and passage) compares across queries.
+        detail = f"  similarity={hit.dense:.3f}" if hit.dense is not None else ""
+        detail += f"  bm25={hit.lexical:.2f}  fused={hit.score:.4f}" if explain and hit.lexical is not None else (
+            f"  fused={hit.score:.4f}" if explain else "")
+        _echo(f"{hit.rank:>2}. {hit.citation}  [{hit.doc}]{detail}")
         _echo("    " + hit.passage.text.replace("\n", "\n    ")[:600])
         _echo_references(hit, "    ")
 

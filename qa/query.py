@@ -74,6 +74,28 @@ def asks_effective_date(question: str) -> bool:
     return bool(_WHEN_ZH.search(question) or _WHEN_EN.search(question))
 
 
+# A run of a question long enough that it was most likely pasted from a provision ("where is this
+# from: …"): a natural question rarely repeats 10 Chinese characters of a statute verbatim.
+_PUNCTUATION_RUN = re.compile(r"[\n\t，。；：、！？,.;:!?“”\"'‘’「」『』《》()（）【】\[\]…—]+")
+_BLANK_OR_PUNCTUATION = re.compile(r"[\s，。；：、！？,.;:!?“”\"'‘’「」『』《》()（）【】\[\]…—-]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+MIN_CJK_FRAGMENT = 10
+MIN_LATIN_FRAGMENT = 30
+
+
+def verbatim_fragments(question: str) -> list[str]:
+    """Punctuation-free runs of ``question`` long enough to look pasted from a provision, longest first."""
+    runs = (r.strip() for r in _PUNCTUATION_RUN.split(question) if r.strip())
+    long_runs = [r for r in runs
+                 if len(_CJK.findall(r)) >= MIN_CJK_FRAGMENT or (not _CJK.search(r) and len(r) >= MIN_LATIN_FRAGMENT)]
+    return sorted(set(long_runs), key=len, reverse=True)
+
+
+def searchable_length(question: str) -> int:
+    """Characters of the question that are not punctuation or spaces."""
+    return len(_BLANK_OR_PUNCTUATION.sub("", question))
+
+
 @dataclass
 class Query:
     """A question as every stage sees it."""
@@ -87,6 +109,7 @@ class Query:
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
     # How similar off-topic questions look to this index's passages (set by retrieval, for confidence).
     noise_floor: float = DEFAULT_NOISE_FLOOR
+    fragments: list[str] = field(default_factory=list)  # runs that look pasted from a provision
 
     @classmethod
     def parse(cls, question: str, translator=None, languages: Optional[set[str]] = None) -> "Query":
@@ -101,7 +124,8 @@ class Query:
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),
-                   asks_effective_date=asks_effective_date(text), translation=translation)
+                   asks_effective_date=asks_effective_date(text), translation=translation,
+                   fragments=verbatim_fragments(text))
 
     @property
     def vector(self) -> Optional[np.ndarray]:

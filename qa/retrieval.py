@@ -21,7 +21,7 @@ from .law_titles import LawTitles
 from .learned import LearnedSignals, Neighbour
 from .lexical import weighted_terms
 from .models import Hit
-from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query, searchable_length
 from .translate import Translation, Translator
 
 MIN_TRUSTED_COVERAGE = 0.5
@@ -260,6 +260,8 @@ class Retriever:
             fused = self._lookup_first(fused, query.article, query.laws, allowed)
         elif s.lookups and query.laws and query.asks_effective_date:
             fused = put_first(fused, _only(self.index.store.effective_clauses(query.laws, EFFECTIVE_CLAUSE), allowed))
+        if s.lookups and query.fragments:
+            fused = put_first(fused, self._verbatim_sources(query, fused, allowed))
         dense_of = dict(own.ranking)
         # A passage's best similarity to any form of the query; a translation that covers little of
         # the question ("recipe for spaghetti" → 标准) must not vouch for it.
@@ -305,6 +307,18 @@ class Retriever:
         bonus = weight * fused[0][1]
         rescored = [(pid, score + (bonus if favoured(pid) else 0.0)) for pid, score in fused[:300]]
         return sorted(rescored, key=lambda kv: -kv[1]) + fused[300:]
+
+    def _verbatim_sources(self, query: Query, fused: Ranking, allowed: Optional[np.ndarray]) -> list[int]:
+        """Passages that contain the question's pasted runs verbatim, when those runs are most of the
+        question: the source of a pasted sentence ranks first (most matched text first, then by rank)."""
+        matched: dict[int, int] = {}
+        for fragment in query.fragments[:5]:
+            for pid in _only(self.index.store.passages_containing(fragment), allowed):
+                matched[pid] = matched.get(pid, 0) + len(fragment)
+        enough = 0.5 * searchable_length(query.text)
+        rank_of = {pid: i for i, (pid, _) in enumerate(fused)}
+        sources = [pid for pid, n in matched.items() if n >= enough]
+        return sorted(sources, key=lambda pid: (-matched[pid], rank_of.get(pid, len(rank_of))))
 
     def _lookup_first(self, fused: Ranking, article: str, laws: list[str],
                       allowed: Optional[np.ndarray] = None) -> Ranking:

@@ -186,7 +186,7 @@ def test_search_explain(repo_index):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("translated: ") and "施行" in lines[0]
     assert lines[1].startswith("terms: ") and "effect → " in lines[1]
-    assert re.match(r"^ 1\. .+  \[.+\]  score=\d\.\d{4}  dense=\d\.\d{3}", lines[2])
+    assert re.match(r"^ 1\. .+  \[.+\]  similarity=\d\.\d{3}.*  fused=\d\.\d{4}$", lines[2])
     result = run("search", "When do the regulations take effect?", "-k", "2", "--explain", "--json",
                  "--index", repo_index)
     data = json.loads(result.stdout)

@@ -1,0 +1,31 @@
+"""A pasted statute sentence finds its source first (issue 11): probes sampled from the index itself."""
+from __future__ import annotations
+
+from qa.probes import found_first, sample_probes
+from qa.query import verbatim_fragments
+
+
+def test_pasted_runs_are_found_in_a_question():
+    question = "这句话出自哪里：“经国务院规定的部门或者国务院规定的地方人民政府批准，可以设立”"
+    assert verbatim_fragments(question) == ["经国务院规定的部门或者国务院规定的地方人民政府批准"]
+    assert verbatim_fragments("外资企业有哪些优惠？") == []  # a short question has no long run
+    long_english = "the regulations aim to innovate the industrial land supply model"
+    assert verbatim_fragments(f'Where is "{long_english}" from?') == [long_english]
+
+
+def test_every_sampled_sentence_of_the_slice_finds_its_source_first(slice_assistant):
+    passages = [p for doc in slice_assistant.documents() for p in slice_assistant.document(doc["id"])]
+    probes = sample_probes(passages, 60, seed=11)
+    assert len(probes) == 60
+    misses = [(p.question, p.source, hits[0].citation if hits else None)
+              for p in probes for hits in [slice_assistant.search(p.question, 1)]
+              if not found_first(p, hits[0].passage if hits else None)]
+    assert not misses, misses
+
+
+def test_a_pasted_sentence_respects_filters(slice_assistant):
+    passages = [p for p in slice_assistant.document(slice_assistant.documents()[0]["id"]) if p.article]
+    probe = sample_probes(passages, 1, seed=3)[0]
+    other_docs = [d["id"] for d in slice_assistant.documents()[1:]]
+    hits = slice_assistant.search(probe.question, 3, docs=other_docs)
+    assert hits and all(h.doc in other_docs for h in hits)
