@@ -16,6 +16,7 @@ from .filters import Filters
 from . import backends
 from .index import BuildReport, IndexWriter, LearnReport, LoadedIndex, embedder_mismatch
 from .integrity import QAIndexError, VerifyReport
+from .focus import Focus, Turn, focus_after, follow_up, latest_focus, turns_of
 from .gloss import gloss
 from .questions import load_questions, parse_training_items
 from .loaders import LoadError
@@ -216,11 +217,23 @@ class Assistant:
         return self.search_result(query, k, **filters).hits
 
     def ask(self, question: str, k: Optional[int] = None, filters: Optional[Filters] = None,
-            **narrowing) -> Answer:
-        """Search, then read: a short answer quoting the provision(s), or an abstention."""
+            history: Optional[Sequence] = None, focus: bool = True, **narrowing) -> Answer:
+        """Search, then read: a short answer quoting the provision(s), or an abstention.
+
+        ``history`` (earlier turns, oldest first: Answers, their ``to_dict()``, ``{"question", "law",
+        "article"}`` dicts or ``(question, answer)`` pairs) lets a follow-up that names no law ("What
+        about Article 6?", "那法律责任呢？") be read in the law the conversation is about; the answer
+        says how in ``read_as`` and carries the new ``focus``. ``focus=False`` ignores the history.
+        """
         started = time.perf_counter()
         retriever = self.retriever
-        result = retriever.search(question, k or 5, filters=_filters(filters, narrowing))
+        query = retriever.parse(question)
+        named = retriever.laws_named(query)
+        before = self.focus_of(history) if focus and history else None
+        asked = follow_up(query.text, named, before)
+        if asked is not None:
+            query.focus, query.article = asked, asked.article
+        result = retriever.search(query, k or 5, filters=_filters(filters, narrowing))
         t = time.perf_counter()
         self.resolver.attach(result.hits)
         timings_references = (time.perf_counter() - t) * 1000
@@ -238,10 +251,38 @@ class Assistant:
             timings["gloss_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         question = result.query.text
+        cited = [] if reading.abstained else [(c.hit.passage.title, c.hit.passage.article) for c in reading.citations]
         return Answer(question=question, text=reading.text, citations=reading.citations,
                       confidence=reading.confidence, abstained=reading.abstained, partial=reading.partial,
                       nearest=list(result.hits), timings=timings,
-                      translated_query=result.translation.text if result.translation else None)
+                      translated_query=result.translation.text if result.translation else None,
+                      read_as=asked.label() if asked else None,
+                      focus=focus_after(asked, named, query.article, cited, before))
+
+    def focus_of(self, history: Optional[Sequence]) -> Optional[Focus]:
+        """The law (and article) a conversation is about after ``history`` (see ``ask``).
+
+        A turn that carries no focus (a bare question) is read for the laws it names; law names
+        given in a dict are matched to the indexed titles, and names not in the index are dropped.
+        """
+        retriever = self.retriever
+        titles = retriever.law_titles
+        resolved: list[Turn] = []
+        for turn in turns_of(history):
+            focus = turn.focus
+            if focus is not None:
+                laws = list(dict.fromkeys(t for law in focus.laws
+                                          for t in ([law] if law in titles.titles else titles.named_in(law))))
+                focus = Focus(laws, focus.article) if laws else None
+            else:
+                try:
+                    query = retriever.parse(turn.question)
+                except QueryError:  # an empty or unusable earlier question says nothing about the topic
+                    query = None
+                laws = retriever.laws_named(query) if query else []
+                focus = Focus(laws, query.article) if laws else None
+            resolved.append(Turn(turn.question, focus))
+        return latest_focus(resolved)
 
     def warm_up(self) -> None:
         """Load models, dictionaries and the index now, so the first real question is fast."""

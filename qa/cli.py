@@ -257,16 +257,27 @@ def _echo_references(hit, indent: str) -> None:
 @click.option("--reader", default=None, help="extractive (default) or transformers:<model id or path>.")
 @click.option("--gloss", "show_gloss", is_flag=True,
               help="Under a Chinese quote, list each word with its pinyin and English meanings.")
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Earlier turns, for a follow-up such as \"What about Article 6?\": a JSON answer of "
+                   "`qa ask --json`, a list of them, or {\"question\", \"law\", \"article\"} objects.")
+@click.option("--export", "export_to", type=click.Path(dir_okay=False), default=None,
+              help="Also write the answer with its quotes, citations, dates and sources to FILE (.md or .docx).")
 @index_option
 @json_option
 @friendly_errors
-def ask(question, reader, show_gloss, index_dir, as_json):
+def ask(question, reader, show_gloss, history_file, export_to, index_dir, as_json):
     """Answer a question with quoted provisions, or say the documents do not hold it."""
     assistant = _assistant(index_dir, reader=reader, default_corpus=index_dir is None)
-    answer = assistant.ask(question)
+    answer = assistant.ask(question, history=_read_history(Path(history_file)) if history_file else None)
+    if export_to:
+        from .export import write_export
+
+        write_export([answer], Path(export_to))
     if as_json:
         _echo_json(answer.to_dict())
         return
+    if answer.read_as:
+        _echo(f"Read as: {answer.read_as}")
     _echo(answer.text)
     shown = answer.nearest[:3] if answer.abstained else [c.hit for c in answer.citations]
     if shown:
@@ -285,6 +296,19 @@ def ask(question, reader, show_gloss, index_dir, as_json):
     click.echo(f"\nconfidence {answer.confidence:.2f} · {answer.state} · {answer.timings.get('total_ms', 0):.0f} ms")
 
 
+def _read_history(path: Path) -> list:
+    """Earlier turns from a file: one JSON value (an answer, or a list of turns) or JSON lines."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path.name}: not JSON or JSON lines ({exc.msg}, line {exc.lineno})")
+    return data if isinstance(data, list) else [data]
+
+
 # ------------------------------------------------------------------ eval / bench
 @cli.command("eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False))
@@ -296,11 +320,23 @@ def ask(question, reader, show_gloss, index_dir, as_json):
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
 @friendly_errors
 def eval_cmd(questions, index_dir, json_out, compare, answers, limit):
-    """Score retrieval on a question file: hit@1/5/10/100, MRR@10, latency."""
+    """Score retrieval on a question file: hit@1/5/10/100, MRR@10, latency.
+
+    A dialogue file (rows with "turns") scores each last turn asked after the earlier ones
+    (history) and alone (baseline).
+    """
+    from .dialogues import evaluate_dialogues, format_dialogue_report, is_dialogue_file, load_dialogues
     from .evaluation import evaluate, format_report
     from .questions import load_questions
 
     assistant = _assistant(index_dir, default_corpus=index_dir is None)
+    if is_dialogue_file(Path(questions)):  # follow-ups: scored with their history and alone
+        report = evaluate_dialogues(assistant, load_dialogues(Path(questions))[:limit])
+        click.echo(format_dialogue_report(report))
+        if json_out:
+            Path(json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+            click.echo(f"wrote {json_out}")
+        return
     items = load_questions(Path(questions))[:limit]
     report = evaluate(assistant, items, compare=compare, answers=answers)
     if report.get("training_overlap"):

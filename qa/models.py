@@ -9,6 +9,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
+from .focus import Focus
+
 KINDS: tuple[str, ...] = ("regulation", "news", "other")
 
 
@@ -144,6 +146,10 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     translated_query: Optional[str] = None
     partial: bool = False
+    # In a conversation: how a follow-up was read ("《重庆市开发区条例》第六条"; None when the question
+    # stood alone) and what the conversation is about after this answer (the next turn's history).
+    read_as: Optional[str] = None
+    focus: Optional[Focus] = None
 
     @property
     def state(self) -> str:
@@ -161,4 +167,6 @@ class Answer:
             "nearest": [h.to_dict() for h in self.nearest],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "translated_query": self.translated_query,
+            "read_as": self.read_as,
+            "focus": self.focus.to_dict() if self.focus else None,
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -110,6 +110,9 @@ class Query:
     # How similar off-topic questions look to this index's passages (set by retrieval, for confidence).
     noise_floor: float = DEFAULT_NOISE_FLOOR
     fragments: list[str] = field(default_factory=list)  # runs that look pasted from a provision
+    # In a conversation, the law (and article) a follow-up is read in (a ``qa.focus.Focus``, set by
+    # ``Assistant.ask``): retrieval then treats its laws as named and prefers their passages.
+    focus: Optional[Any] = None
 
     @classmethod
     def parse(cls, question: str, translator=None, languages: Optional[set[str]] = None) -> "Query":
@@ -126,6 +129,16 @@ class Query:
         return cls(text=text, language=language, article=article_reference(text),
                    asks_effective_date=asks_effective_date(text), translation=translation,
                    fragments=verbatim_fragments(text))
+
+    @property
+    def embedded_texts(self) -> list[str]:
+        """What is embedded: the question (and its translation), a follow-up prefixed with the law
+        and article it is read in ("《外商投资法》 那法律责任呢？"), so its vector is about that law."""
+        prefix = f"{self.focus.label()} " if self.focus is not None else ""
+        texts = [prefix + self.text]
+        if self.translation and self.translation.text:
+            texts.append(prefix + self.translation.text)
+        return texts
 
     @property
     def vector(self) -> Optional[np.ndarray]:

@@ -85,6 +85,9 @@ class SearchSettings:
     normalise_languages: bool = False
     lookups: bool = True  # direct article / commencement-clause lookup
     w_title_zh: float = 0.5  # title signal for Chinese questions (w_title is for the others)
+    # A follow-up read in a conversation's focus (qa/focus.py): its law's passages get this bonus
+    # (× the top fused score), enough to put them before every other law's; others still follow.
+    w_focus: float = 1.0
     # Learned from the index's training questions (qa index learn); no effect without them.
     # Chosen on the even-id half of STARD dev by scripts/stard_levers.py.
     w_law_prior: float = 0.3
@@ -214,8 +217,7 @@ class Retriever:
         t1 = time.perf_counter()
         n = max(s.candidates, k * 3)
         if not query.vectors:
-            texts = [query.text] + ([translation.text] if translation and translation.text else [])
-            query.vectors = list(self.embedder.embed_queries(texts))
+            query.vectors = list(self.embedder.embed_queries(query.embedded_texts))
         dense = self.index.vectors
         own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n, allowed))
         signals = [own]
@@ -241,11 +243,17 @@ class Retriever:
 
         t3 = time.perf_counter()
         query.laws = self.laws_named(query)
+        focused = not query.laws and query.focus is not None and bool(query.focus.laws)
+        if focused:  # a follow-up ("What about Article 6?") names the law the conversation is about
+            query.laws = list(query.focus.laws)
         w_title = s.w_title_zh if query.language == "zh" else s.w_title
-        if query.laws and w_title:
-            ids = _only(self.index.store.passage_ids_for_titles(query.laws), allowed)
-            signals.append(Signal("named law", w_title, dense.similarities(query.vectors[-1], ids)))
+        law_ids: list[int] = (_only(self.index.store.passage_ids_for_titles(query.laws), allowed)
+                              if query.laws else [])
+        if law_ids and w_title:
+            signals.append(Signal("named law", w_title, dense.similarities(query.vectors[-1], law_ids)))
         fused = self._fuse(signals, s)
+        if focused and s.w_focus and fused:
+            fused = self._prefer_passages(fused, set(law_ids), s.w_focus)
         if to_english and s.w_prefer_chinese and fused:
             fused = self._prefer_language(fused, "zh", s.w_prefer_chinese)
         if s.home and s.w_home and fused:
@@ -300,6 +308,13 @@ class Retriever:
     def _prefer_home(self, fused: Ranking, home: str, weight: float) -> Ranking:
         title_of = self.index.store.titles_of(pid for pid, _ in fused[:300])
         return self._boost(fused, lambda pid: home in title_of.get(pid, ""), weight)
+
+    @staticmethod
+    def _prefer_passages(fused: Ranking, favoured: set[int], weight: float) -> Ranking:
+        """``_boost`` over the whole ranking (the focused law's passages may rank anywhere)."""
+        bonus = weight * fused[0][1]
+        return sorted(((pid, score + (bonus if pid in favoured else 0.0)) for pid, score in fused),
+                      key=lambda kv: -kv[1])
 
     @staticmethod
     def _boost(fused: Ranking, favoured, weight: float) -> Ranking:
