@@ -15,6 +15,8 @@ from ..assistant import USER_ERRORS
 from ..highlight import esc, esc_md, highlight
 from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
+from .conversation import add_answer, focus_note, new_conversation
+from .conversation import history as conversation_history
 from .render import (NO_CHAPTER, article_label_html, panel, public_dict, passage_units, answer_markdown,  # noqa: F401
                      articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source,
                      reference_links, reference_view_html)
@@ -26,23 +28,34 @@ MAX_K = 50  # passages per search through the app and its API
 
 def chat(assistant, question: str, history: Optional[list] = None, panels: Optional[list] = None):
     """One chat turn → (history, side panel HTML, panels per message, cleared textbox)."""
+    return chat_turn(assistant, question, history, panels)[:4]
+
+
+def chat_turn(assistant, question: str, history: Optional[list] = None, panels: Optional[list] = None,
+              conversation: Optional[dict] = None):
+    """One chat turn read in the conversation's focus → (history, side panel HTML, panels per message,
+    cleared textbox, conversation, focus note). A failed turn adds no answer (its focus stays)."""
     history = list(history or [])
     panels = list(panels or [])
+    conversation = conversation or new_conversation()
     question = question or ""
     shown = question if len(question) <= 300 else question[:300] + f"… ({len(question)} characters)"
     try:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, history=conversation_history(conversation))
+        conversation = add_answer(conversation, public_dict(answer.to_dict()))
         targets = reference_targets(assistant, [r for c in answer.citations for r in c.hit.references])
         reply, panel = answer_markdown(answer), evidence_html(answer, targets=targets)
     except USER_ERRORS as exc:
+        conversation = add_answer(conversation, None)
         reply, panel = f"**Cannot answer:** {esc_md(exc)}", notice_html(str(exc))
     except Exception as exc:  # the UI shows a message, never a traceback
         log.exception("chat failed")
+        conversation = add_answer(conversation, None)
         reply, panel = f"**Something went wrong:** {esc_md(type(exc).__name__)}", notice_html(str(exc))
     history += [{"role": "user", "content": esc_md(shown.strip()) or "*(empty question)*"},
                 {"role": "assistant", "content": reply}]
     panels += [panel, panel]
-    return history, panel, panels, ""
+    return history, panel, panels, "", conversation, focus_note(conversation)
 
 
 def select_turn(panels: Optional[list], index) -> str:
@@ -272,8 +285,10 @@ def checked_k(k) -> int:
     return value
 
 
-def api_ask(assistant, question: str) -> dict:
-    return public_dict(assistant.ask(question).to_dict())
+def api_ask(assistant, question: str, history: Optional[list] = None) -> dict:
+    """/ask: ``history`` is a list of earlier answers (as /ask returned them) or ``{"question", "law",
+    "article"}`` objects, for a follow-up; the answer's ``read_as`` says how it was read."""
+    return public_dict(assistant.ask(question, history=history).to_dict())
 
 
 def api_search(assistant, query: str, k: int = 10) -> list[dict]:

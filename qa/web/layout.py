@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Optional
 
 import gradio as gr
 
 from ..highlight import esc
 from ..models import KINDS
 from ..assistant import USER_ERRORS
-from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat,
+from .conversation import clear_focus, focus_note, new_conversation, select_answer, write_downloads
+from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turn,
                        delete, document_choices, document_units, documents_table, fetch_official, index_summary,
                        open_reference, read_html, reader_position, search, select_turn, upload)
 from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel
@@ -61,24 +63,56 @@ def _chat_tab(qa) -> None:
                 question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, max_lines=4,
                                       elem_id="qa-question")
                 ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+            focus = gr.Markdown(elem_id="qa-focus")
             gr.Examples(EXAMPLES, inputs=[question], label="Examples")
-            clear_btn = gr.Button("Clear conversation", size="sm")
+            with gr.Row():
+                clear_btn = gr.Button("Clear conversation", size="sm")
+                clear_focus_btn = gr.Button("Clear focus", size="sm", elem_id="qa-clear-focus")
+            downloads = _download_buttons()
         with gr.Column(scale=2):
             panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=REFERENCE_CLICK_JS, max_height=760)
             _reference_view(qa, panel, "qa-ref-view")
     panels = gr.State([])  # the side panel of every message, for clicking back to an earlier answer
+    conversation = gr.State(new_conversation)  # answers (the next question's history), focus, downloads
 
-    def on_ask(q, history, state):
-        return chat(qa, q, history, state)
+    def download_updates(state):
+        paths = write_downloads(state) or [None] * len(downloads)
+        return [gr.update(value=str(p) if p else None, interactive=p is not None) for p in paths]
 
-    def on_select(state, evt: gr.SelectData):
-        return select_turn(state, evt.index)
+    def on_ask(q, history, state, talk):
+        *shown, talk, note = chat_turn(qa, q, history, state, talk)
+        return (*shown, talk, note, *download_updates(talk))
 
-    inputs, outputs = [question, chatbot, panels], [chatbot, panel, panels, question]
+    def on_select(state, talk, evt: gr.SelectData):
+        talk = select_answer(talk, evt.index)
+        return (select_turn(state, evt.index), talk, *download_updates(talk))
+
+    def on_clear_focus(talk):
+        talk = clear_focus(talk)
+        return talk, focus_note(talk)
+
+    def on_clear():
+        talk = new_conversation()
+        return ([], PANEL_PLACEHOLDER, [], talk, "", *download_updates(talk))
+
+    inputs = [question, chatbot, panels, conversation]
+    outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
     question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
     ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
-    clear_btn.click(lambda: ([], PANEL_PLACEHOLDER, []), None, [chatbot, panel, panels], api_visibility="private")
-    chatbot.select(on_select, [panels], [panel], api_visibility="private")
+    clear_btn.click(on_clear, None, [chatbot, panel, panels, conversation, focus, *downloads], api_visibility="private")
+    clear_focus_btn.click(on_clear_focus, [conversation], [conversation, focus], api_visibility="private")
+    chatbot.select(on_select, [panels, conversation], [panel, conversation, *downloads], api_visibility="private")
+
+
+def _download_buttons() -> list:
+    """Downloads of the conversation and of the chosen answer (the last one, or the one clicked)."""
+    buttons = []
+    with gr.Row():
+        for what, label in (("conversation", "Conversation"), ("answer", "This answer")):
+            for suffix in ("md", "docx"):
+                buttons.append(gr.DownloadButton(f"{label} (.{suffix})", size="sm", interactive=False,
+                                                 elem_id=f"qa-download-{what}-{suffix}"))
+    return buttons
 
 
 def _search_tab(qa) -> gr.Dropdown:
@@ -205,10 +239,12 @@ def _read_tab(qa) -> gr.Dropdown:
 
 def _api_endpoints(qa) -> None:
     """Named endpoints for gradio_client: /ask and /search (JSON in, JSON out)."""
-    def ask(question: str) -> dict:
-        """Answer a question: text with quoted provisions, citations, confidence, abstained, nearest."""
+    def ask(question: str, history: Optional[list] = None) -> dict:
+        """Answer a question: text with quoted provisions, citations, confidence, abstained, nearest.
+        ``history``: earlier answers as /ask returned them (oldest first), for a follow-up such as
+        "What about Article 6?"; the answer's ``read_as`` says how it was read, ``focus`` what it is about."""
         try:
-            return api_ask(qa, question)
+            return api_ask(qa, question, history)
         except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 

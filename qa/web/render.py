@@ -197,13 +197,15 @@ def _snippet(text: str, n: int = 90) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat message: the answer with its verbatim quotes, then the sources it cites."""
+    """The chat message: the answer with its verbatim quotes, then the sources it cites (after how a
+    follow-up was read, "Read as: 《…》第六条", when it leaned on the conversation)."""
+    read_as = [f"*Read as: {esc_md(answer.read_as)}*", ""] if answer.read_as else []
     if answer.abstained:
-        lines = [f"**{esc_md(answer.text)}**", ""]
+        lines = [*read_as, f"**{esc_md(answer.text)}**", ""]
         lines += [f"{i}\\. {esc_md(h.citation)} — {esc_md(_snippet(h.passage.text))}"
                   for i, h in enumerate(answer.nearest[:3], 1)]
         return "\n".join(lines)
-    lines = [esc_md(answer.text), "", "**Sources**"]
+    lines = [*read_as, esc_md(answer.text), "", "**Sources**"]
     for i, c in enumerate(answer.citations, 1):
         meta = " · ".join(esc_md(x) for x in (c.hit.passage.kind, c.hit.passage.date) if x)
         named = list(dict.fromkeys(r.target for r in c.hit.references if r.resolved))
