@@ -73,7 +73,7 @@ def _chat_tab(qa) -> None:
             panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=REFERENCE_CLICK_JS, max_height=760)
             _reference_view(qa, panel, "qa-ref-view")
     panels = gr.State([])  # the side panel of every message, for clicking back to an earlier answer
-    conversation = gr.State(new_conversation)  # answers (the next question's history), focus, downloads
+    conversation = gr.State(None)  # answers (the next question's history), focus, downloads; made on first use
 
     def download_updates(state):
         paths = write_downloads(state) or [None] * len(downloads)
