@@ -121,7 +121,7 @@ def download(page, button: str, tmp_path: Path) -> Path:
 
 def test_downloads_carry_every_quote_verbatim(page, tmp_path):
     evidence = page.locator("#qa-evidence")
-    expect(page.locator("#qa-download-conversation-docx button, button#qa-download-conversation-docx")).to_be_disabled()
+    expect(page.locator("#qa-download-conversation-docx")).to_be_disabled()
     ask(page, f"《{JIA}》第二条是怎么规定的？")
     first_quotes = evidence.locator("mark.quote").all_inner_texts()
     ask(page, "那法律责任呢？")
@@ -150,3 +150,7 @@ def test_downloads_carry_every_quote_verbatim(page, tmp_path):
     page.wait_for_timeout(500)
     picked = download(page, "#qa-download-answer-md", tmp_path).read_text(encoding="utf-8")
     assert all(f"> {q}" in picked for q in first_quotes) and not any(f"> {q}" in picked for q in second_quotes)
+
+    page.get_by_role("button", name="Clear conversation").click()  # a fresh start: nothing to download
+    expect(page.locator("#qa-download-conversation-docx")).to_be_disabled()
+    expect(page.locator("#qa-focus")).not_to_contain_text("Focus")

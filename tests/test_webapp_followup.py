@@ -31,7 +31,7 @@ def assistant(tmp_path_factory):
 
 
 def test_chat_turns_keep_the_focus_and_clear_it(assistant, tmp_path):
-    from qa.web.conversation import clear_focus, select_answer, write_downloads
+    from qa.web.conversation import clear_focus, discard_downloads, select_answer, write_downloads
     from qa.web.handlers import chat_turn
 
     history, panel, panels, box, talk, note = chat_turn(assistant, f"《{YI}》适用于哪些地方？")
@@ -56,6 +56,8 @@ def test_chat_turns_keep_the_focus_and_clear_it(assistant, tmp_path):
     assert paths[2].read_text(encoding="utf-8").count("\n## ") == 1  # the chosen answer alone
     assert paths[0].read_text(encoding="utf-8").count("\n## ") == 3  # every answer; the failed turn has none
     assert write_downloads({"answers": [], "since": 0, "selected": None, "id": "x"}, tmp_path) is None
+    discard_downloads(talk, tmp_path)  # "Clear conversation" deletes them
+    assert not paths[0].parent.exists() and tmp_path.exists()
 
 
 def test_ask_api_takes_the_history_it_returned(assistant):

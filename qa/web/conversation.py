@@ -8,6 +8,7 @@ the history afresh.
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -86,3 +87,9 @@ def write_downloads(conversation: Optional[dict], root: Path = EXPORT_ROOT) -> O
     paths[2].write_text(to_markdown(answer), encoding="utf-8")
     paths[3].write_bytes(to_docx(answer))
     return paths
+
+
+def discard_downloads(conversation: Optional[dict], root: Path = EXPORT_ROOT) -> None:
+    """Delete a conversation's download files (when it is cleared: they would only pile up)."""
+    if conversation and isinstance(conversation.get("id"), str) and conversation["id"].isalnum():
+        shutil.rmtree(root / conversation["id"], ignore_errors=True)

@@ -10,7 +10,8 @@ import gradio as gr
 from ..highlight import esc
 from ..models import KINDS
 from ..assistant import USER_ERRORS
-from .conversation import clear_focus, focus_note, new_conversation, select_answer, write_downloads
+from .conversation import (clear_focus, discard_downloads, focus_note, new_conversation, select_answer,
+                           write_downloads)
 from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turn,
                        delete, document_choices, document_units, documents_table, fetch_official, index_summary,
                        open_reference, read_html, reader_position, search, select_turn, upload)
@@ -91,7 +92,8 @@ def _chat_tab(qa) -> None:
         talk = clear_focus(talk)
         return talk, focus_note(talk)
 
-    def on_clear():
+    def on_clear(old):
+        discard_downloads(old)
         talk = new_conversation()
         return ([], PANEL_PLACEHOLDER, [], talk, "", *download_updates(talk))
 
@@ -99,7 +101,7 @@ def _chat_tab(qa) -> None:
     outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
     question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
     ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
-    clear_btn.click(on_clear, None, [chatbot, panel, panels, conversation, focus, *downloads], api_visibility="private")
+    clear_btn.click(on_clear, [conversation], [chatbot, panel, panels, conversation, focus, *downloads], api_visibility="private")
     clear_focus_btn.click(on_clear_focus, [conversation], [conversation, focus], api_visibility="private")
     chatbot.select(on_select, [panels, conversation], [panel, conversation, *downloads], api_visibility="private")
 
