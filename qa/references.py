@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from .numerals import CN_NUMERAL, article_label, cn_to_int
+from .numerals import CN_NUMERAL, article_label, cn_to_int, parse_article_label
 
 _N = rf"(?:{CN_NUMERAL}|\d+)"
 # A document naming itself: 本条例, 本法, 本办法, 本规定, 本细则, 本规则, 本决定.
@@ -34,7 +34,7 @@ _CN_REFERENCE = re.compile(
     rf"(?:(?P<art>(?P<di>第|(?<=[例法定则]))(?P<a>{_N})条(?:之(?P<asub>{_N}))?|前(?P<aback>{_N})?条(?!件)|本条(?!例))"
     rf"(?P<para>第(?P<p>{_N})款|前(?P<pback>{_N})?款)?(?P<item>{_ITEMS.format(g='i')}项(?!目)|前项(?!目))?"
     rf"|(?P<para2>第(?P<p2>{_N})款|前(?P<pback2>{_N})?款)(?P<item2>{_ITEMS.format(g='i2')}项(?!目)|前项(?!目))?"
-    rf"|(?P<item3>第[（(]?(?P<i3>{_N})[）)]?(?:、[（(]?{_N}[）)]?)*项(?!目)))"
+    rf"|(?P<item3>第[（(]?(?P<i3>{_N})[）)]?(?:、[（(]?{_N}[）)]?)*项(?!目)|前项(?!目)))"
 )
 # What may stand between two references of one list: 第十四条第一款、第二款，第十七条第一款.
 _CHAIN_GAP = re.compile(r"^(?:、|，|,|和|及|以及|与|或者|或|至|到)$")
@@ -141,12 +141,36 @@ def paragraph_at(starts: Sequence[int], offset: int) -> int:
     return n
 
 
-def _article_number(label: Optional[str]) -> Optional[tuple[int, int]]:
-    m = re.match(rf"^第({CN_NUMERAL})条(?:之({CN_NUMERAL}))?$", label or "")
-    if m:
-        return cn_to_int(m.group(1)), cn_to_int(m.group(2)) if m.group(2) else 0
+def _article_number(label: Optional[str]) -> Optional[int]:
+    """第十三条 → 13, "Article 13" → 13, None when there is no label."""
     m = re.match(r"^Article (\d+)$", label or "")
-    return (int(m.group(1)), 0) if m else None
+    if m:
+        return int(m.group(1))
+    try:
+        return parse_article_label(label or "")[0]
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Article:
+    """Where references stand: one article's text, its label and paragraph structure."""
+
+    text: str
+    label: Optional[str]
+
+    def __post_init__(self) -> None:
+        self.starts = paragraph_starts(self.text)
+        self.listing = _paragraphs_with_items(self.text, self.starts)  # paragraphs that list items
+        self.number = _article_number(self.label)
+
+    def item_at(self, offset: int) -> Optional[int]:
+        """The item (（一）…) line ``offset`` stands in, counted within its paragraph; None outside items."""
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        if not _ITEM_LINE.match(self.text[line_start:]):
+            return None
+        paragraph_start = self.starts[paragraph_at(self.starts, offset) - 1]
+        return sum(1 for line in self.text[paragraph_start:line_start].split("\n") if _ITEM_LINE.match(line)) + 1
 
 
 def find_references(text: str, article: Optional[str] = None) -> list[Reference]:
@@ -157,90 +181,131 @@ def find_references(text: str, article: Optional[str] = None) -> list[Reference]
 
 
 def _chinese_references(text: str, article: Optional[str]) -> list[Reference]:
-    starts = paragraph_starts(text)
-    listing = _paragraphs_with_items(text, starts)
-    own = _article_number(article)
+    where = _Article(text, article)
     refs: list[Reference] = []
     previous: Optional[Reference] = None
     for m in _CN_REFERENCE.finditer(text):
-        g = m.groupdict()
-        if m.start() == 0 and article and text.startswith(article) and g["a"] and m.group(0) == article:
-            continue  # the article's own label
-        here = paragraph_at(starts, m.start())
-        chained = previous is not None and _CHAIN_GAP.match(text[previous.end:m.start()] or "、") is not None \
-            and previous.end <= m.start() and (m.start() - previous.end) <= 2
-        ref = Reference(text=m.group(0), start=m.start(), end=m.end())
-        law = g["law"]
-        if g["bare"]:
-            verb = _LEADING_VERB.match(g["bare"])
-            cut = verb.end() if verb and len(g["bare"]) - verb.end() >= 2 else 0
-            ref.start += cut
-            ref.text = ref.text[cut:]
-            ref.law = g["bare"][cut:]
-            ref.law_unbracketed = True
-        elif law and law.startswith("《"):
-            ref.law = law[1:-1]
-        elif law is None and chained and previous is not None:
-            ref.law, ref.law_unbracketed = previous.law, previous.law_unbracketed
-        para_text, p, pback = (g["para"], g["p"], g["pback"]) if g["art"] else (g["para2"], g["p2"], g["pback2"])
-        item_text = g["item"] or g["item2"] or g["item3"]
-        item_n = g["i"] or g["ib"] or g["i2"] or g["i2b"] or g["i3"]
-        if g["art"]:
-            if g["a"]:
-                if not g["di"] and not (law and law.startswith("本")):
-                    continue  # a number right after a law name counts only as 本条例四十二条
-                n, sub = _number(g["a"]), _number(g["asub"]) if g["asub"] else None
-                if n is None:
-                    continue
-                ref.article = article_label(n, sub)
-            elif g["art"].startswith("前"):  # 前条, 前两条: counted back from this article
-                back = _number(g["aback"]) or 1
-                if own is None or own[0] - back < 1:
-                    ref.problem = f"{g['art']} has no article before it to name"
-                else:
-                    ref.article = article_label(own[0] - back)
-            else:  # 本条 (with a paragraph or item after it)
-                if not (para_text or item_text):
-                    continue
-                ref.article = article
-        else:
-            # A paragraph or item without an article: of the article just named in this list, else of this one.
-            if chained and previous is not None and previous.article:
-                ref.article, ref.law, ref.law_unbracketed = previous.article, previous.law, previous.law_unbracketed
-                if not para_text and previous.paragraphs:
-                    ref.paragraphs = list(previous.paragraphs)
-            elif not para_text and not listing and previous is not None and previous.article:
-                # 第三项 alone in an article that lists no items: the items of the article named just before
-                # (违反本条例第二十一条第一项规定的……；违反第三项规定的……).
-                ref.article, ref.law, ref.law_unbracketed = previous.article, previous.law, previous.law_unbracketed
-                ref.paragraphs = list(previous.paragraphs)
-            else:
-                ref.article = article
-                if not para_text:  # 第三项 alone: an item of the paragraph above that lists items
-                    ref.paragraphs = [p for p in listing if p <= here][-1:]
-        if para_text:
-            if p:
-                ref.paragraphs = [_number(p) or 0]
-            else:  # 前款 / 前两款: the paragraph(s) just before this one
-                back = _number(pback) or 1
-                if ref.article == article and not (g["art"] and g["a"]):
-                    first = here - back
-                    if first < 1:
-                        ref.problem = f"{para_text} stands in paragraph {here}, which has no {back} paragraph(s) before it"
-                    else:
-                        ref.paragraphs = list(range(first, here))
-                else:
-                    ref.problem = f"{para_text} after another article cannot be placed"
-        if item_text:
-            if item_n:
-                ref.item = _number(item_n)
-            elif previous is not None and previous.item:  # 前项: the item named just before
-                ref.item = previous.item - 1 if previous.item > 1 else None
-        if ref.article is None and ref.problem is None:
-            ref.problem = "the article it belongs to is unknown"
-        refs.append(ref)
-        previous = ref
+        ref = _chinese_reference(m, where, previous)
+        if ref is not None:
+            refs.append(ref)
+            previous = ref
     return refs
+
+
+def _chained(text: str, previous: Optional[Reference], start: int) -> Optional[Reference]:
+    """The reference just before, when this one continues its list (、第二款 / 和第十六条)."""
+    if previous is None or not 0 <= start - previous.end <= 2:
+        return None
+    return previous if _CHAIN_GAP.match(text[previous.end:start] or "、") else None
+
+
+def _chinese_reference(m: re.Match, where: _Article, previous: Optional[Reference]) -> Optional[Reference]:
+    g = m.groupdict()
+    if m.start() == 0 and g["a"] and m.group(0) == where.label:
+        return None  # the article's own label
+    chained = _chained(where.text, previous, m.start())
+    ref = Reference(text=m.group(0), start=m.start(), end=m.end())
+    _name_law(ref, g, chained)
+    if g["art"]:
+        paragraph, p, pback = g["para"], g["p"], g["pback"]
+    else:
+        paragraph, p, pback = g["para2"], g["p2"], g["pback2"]
+    item = g["item"] or g["item2"] or g["item3"]
+    here = paragraph_at(where.starts, m.start())
+    if g["art"]:
+        if not _name_article(ref, g, where, bool(paragraph or item)):
+            return None
+    else:
+        _place_without_article(ref, where, previous, chained, bool(paragraph), here)
+    if paragraph:
+        _name_paragraphs(ref, g["a"] is not None, where, paragraph, p, pback, here)
+    if item:
+        number = g["i"] or g["ib"] or g["i2"] or g["i2b"] or g["i3"]
+        _name_item(ref, number, where, m.start(), here)
+    if ref.article is None and ref.problem is None:
+        ref.problem = "the article it belongs to is unknown"
+    return ref
+
+
+def _name_law(ref: Reference, g: dict, chained: Optional[Reference]) -> None:
+    """《title》, a law named without brackets, 本条例 (None: this document), or the list's law."""
+    if g["bare"]:
+        verb = _LEADING_VERB.match(g["bare"])
+        cut = verb.end() if verb and len(g["bare"]) - verb.end() >= 2 else 0
+        ref.start += cut
+        ref.text = ref.text[cut:]
+        ref.law, ref.law_unbracketed = g["bare"][cut:], True
+    elif g["law"] and g["law"].startswith("《"):
+        ref.law = g["law"][1:-1]
+    elif g["law"] is None and chained is not None:
+        ref.law, ref.law_unbracketed = chained.law, chained.law_unbracketed
+
+
+def _name_article(ref: Reference, g: dict, where: _Article, more: bool) -> bool:
+    """第X条, 前条 or 本条 (with a paragraph or item after it); False when the match is no reference."""
+    if g["a"]:
+        if not g["di"] and not (g["law"] and g["law"].startswith("本")):
+            return False  # a number right after a law name counts only as 本条例四十二条
+        n = _number(g["a"])
+        if n is None:
+            return False
+        ref.article = article_label(n, _number(g["asub"]) if g["asub"] else None)
+    elif g["art"].startswith("前"):  # 前条, 前两条: counted back from this article
+        back = _number(g["aback"]) or 1
+        if where.number is None or where.number - back < 1:
+            ref.problem = f"{g['art']} has no article before it to name"
+        else:
+            ref.article = article_label(where.number - back)
+    else:  # 本条 alone is the article itself, not a reference
+        if not more:
+            return False
+        ref.article = where.label
+    return True
+
+
+def _place_without_article(ref: Reference, where: _Article, previous: Optional[Reference],
+                           chained: Optional[Reference], has_paragraph: bool, here: int) -> None:
+    """A paragraph or item named without an article: of the article just named in this list, else of
+    this one (an item alone: of the paragraph that lists items, or of the article named before when
+    this one lists none — 违反本条例第二十一条第一项规定的……；违反第三项规定的……)."""
+    source = chained
+    if source is None and not has_paragraph and not where.listing and previous is not None and previous.article:
+        source = previous
+    if source is not None and source.article:
+        ref.article, ref.law, ref.law_unbracketed = source.article, source.law, source.law_unbracketed
+        if not has_paragraph:
+            ref.paragraphs = list(source.paragraphs)
+        return
+    ref.article = where.label
+    if not has_paragraph:
+        ref.paragraphs = [p for p in where.listing if p <= here][-1:]
+
+
+def _name_paragraphs(ref: Reference, explicit_article: bool, where: _Article, written: str, p: Optional[str],
+                     pback: Optional[str], here: int) -> None:
+    """第X款, or 前款 / 前两款: the paragraph(s) just before the one the reference stands in."""
+    if p:
+        ref.paragraphs = [_number(p) or 0]
+        return
+    back = _number(pback) or 1
+    if ref.article != where.label or explicit_article:
+        ref.problem = f"{written} after another article cannot be placed"
+    elif here - back < 1:
+        ref.problem = f"{written} stands in paragraph {here}, which has no {back} paragraph(s) before it"
+    else:
+        ref.paragraphs = list(range(here - back, here))
+
+
+def _name_item(ref: Reference, number: Optional[str], where: _Article, offset: int, here: int) -> None:
+    """第X项, or 前项: the item before the one the reference stands in."""
+    if number:
+        ref.item = _number(number)
+        return
+    current = where.item_at(offset)
+    if current is None or current < 2 or ref.article != where.label:
+        ref.problem = "前项 stands outside a list of items, or in its first item"
+    else:
+        ref.item, ref.paragraphs = current - 1, [here]
 
 
 def _english_references(text: str, article: Optional[str]) -> list[Reference]:

@@ -225,3 +225,10 @@ def test_cli_search_says_what_each_reference_names(park_index):
     assert ("    → 《中华人民共和国示例土地法》第十条第二款: not resolved (《中华人民共和国示例土地法》 is not in the index)"
             in result.output)
     assert "    → 《示例港口条例》第二条: not resolved" in result.output
+
+
+def test_preceding_item_is_the_item_before_the_one_it_stands_in():
+    text = "第六条 处理方式如下：\n（一）属于本部门管辖的，依法处理；\n（二）不属于前项规定的情形，依法移送。"
+    assert refs(text, "第六条") == [("前项", None, "第六条", [1], 1, None)]
+    (outside,) = find_references("第七条 依照前项规定办理。", "第七条")
+    assert outside.problem and "前项" in outside.problem
