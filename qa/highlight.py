@@ -18,6 +18,11 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")  # "<", ">", "&" are left to html.escape
 
 QUOTE, TERM = 1, 2
+HIDE, STRONG, BULLET = 1, 2, 4  # Markdown styles of one character
+# The light Markdown that documents hold: **bold** (or __bold__), "# heading" lines, "- item" lists.
+_MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_HEADING = re.compile(r"^(#{1,6}[ \t]+)(\S.*)$", re.M)
+_MD_BULLET = re.compile(r"^[ \t]*([-*+])[ \t]+(?=\S)", re.M)
 
 
 def esc(text: object) -> str:
@@ -72,8 +77,32 @@ def spans(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = ()) -> l
     return flags
 
 
+def markdown_styles(text: str) -> list[int]:
+    """Per-character Markdown styles: HIDE for syntax (``**``, ``## ``), STRONG for bold text and
+    headings, BULLET for a list item's marker. Worked out on the raw text, like the highlights, so
+    a quote that spans a bold word is still marked whole."""
+    styles = [0] * len(text)
+
+    def style(start: int, end: int, bit: int) -> None:
+        for i in range(start, end):
+            styles[i] |= bit
+
+    for m in _MD_HEADING.finditer(text):
+        style(m.start(1), m.end(1), HIDE)
+        style(m.start(2), m.end(2), STRONG)
+    for m in _MD_BOLD.finditer(text):
+        style(m.start(1), m.end(1), HIDE)
+        style(m.start(2), m.end(2), STRONG)
+        style(m.end(2), m.end(), HIDE)
+    for m in _MD_BULLET.finditer(text):
+        if not styles[m.start(1)]:
+            styles[m.start(1)] = BULLET
+    return styles
+
+
 def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
-              tips: Sequence[tuple[int, int, str]] = (), links: Sequence[tuple[int, int, str]] = ()) -> str:
+              tips: Sequence[tuple[int, int, str]] = (), links: Sequence[tuple[int, int, str]] = (),
+              markdown: bool = False) -> str:
     """Escaped HTML of ``text`` with quoted sentences in ``<mark class="quote">`` and matched
     terms in ``<mark class="term">`` (both classes where they overlap).
 
@@ -81,9 +110,12 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
     ``<span class="qa-gloss" data-gloss=…>`` inside the marks, so the highlight is kept.
     ``links`` are (start, end, opening tag) spans (cross-references), not overlapping: each is one
     element around whatever marks fall inside it; the tag is the caller's (already escaped) HTML.
+    With ``markdown``, bold text and headings show in bold and list markers as bullets, their
+    syntax hidden (``markdown_styles``); nothing else of the text becomes markup.
     """
     text = text or ""
     flags = spans(text, quotes, terms)
+    styles = markdown_styles(text) if markdown else [0] * len(text)
     tip_of = [0] * len(text)  # 1 + index into tips, 0 where no tip
     for n, (start, end, _) in enumerate(tips, 1):
         for i in range(max(0, start), min(len(text), end)):
@@ -94,23 +126,28 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
         start, end = max(start, at), min(end, len(text))
         if start >= end:
             continue
-        out.append(_runs(text, flags, tip_of, tips, at, start))
+        out.append(_runs(text, flags, tip_of, tips, styles, at, start))
         name = tag[1:].split(" ", 1)[0].rstrip(">")
-        out.append(f"{tag}{_runs(text, flags, tip_of, tips, start, end)}</{name}>")
+        out.append(f"{tag}{_runs(text, flags, tip_of, tips, styles, start, end)}</{name}>")
         at = end
-    out.append(_runs(text, flags, tip_of, tips, at, len(text)))
+    out.append(_runs(text, flags, tip_of, tips, styles, at, len(text)))
     return "".join(out)
 
 
-def _runs(text: str, flags: list[int], tip_of: list[int], tips, begin: int, stop: int) -> str:
+def _runs(text: str, flags: list[int], tip_of: list[int], tips, styles: list[int], begin: int, stop: int) -> str:
     """The escaped, marked HTML of ``text[begin:stop]``."""
     out: list[str] = []
     i = begin
     while i < stop:
         j = i
-        while j < stop and flags[j] == flags[i] and tip_of[j] == tip_of[i]:
+        while j < stop and flags[j] == flags[i] and tip_of[j] == tip_of[i] and styles[j] == styles[i]:
             j += 1
-        run = esc(text[i:j])
+        if styles[i] & HIDE:
+            i = j
+            continue
+        run = "•" * (j - i) if styles[i] & BULLET else esc(text[i:j])
+        if styles[i] & STRONG:
+            run = f"<strong>{run}</strong>"
         if tip_of[i]:
             run = f'<span class="qa-gloss" tabindex="0" data-gloss="{esc(tips[tip_of[i] - 1][2])}">{run}</span>'
         flag = flags[i]

@@ -307,6 +307,8 @@ class IndexWriter:
                 # Nothing changed (e.g. every source was skipped): keep the live generation as it is,
                 # rather than publishing an empty index over it.
                 return False
+            if self.progress is not None:
+                self.progress("saving", 0, 1)  # the keyword index and the vectors are written now
             docs_n, passages_n = store.count()
             if passages_n:
                 tokens = list(store.all_tokens())

@@ -18,6 +18,8 @@ def track(items: Iterable[T], stage: str, total: Optional[int] = None, callback:
     total = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
     bar = tqdm(total=total, desc=stage, disable=not show, leave=False, unit="it")
     done = 0
+    if callback and total:
+        callback(stage, 0, total)  # the stage is named as it starts, not when its first item is done
     try:
         for item in items:
             yield item

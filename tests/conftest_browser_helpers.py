@@ -14,7 +14,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-SCREENSHOTS = REPO / "test-output" / "screenshots"
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # git-ignored; kept by CI as test artefacts
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -139,3 +139,24 @@ def launch_app(assistant, **kwargs):
     port = free_port()
     launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True, **kwargs)
     return demo, f"http://127.0.0.1:{port}/"
+
+
+def new_page(browser, url: str, problems: list[str], timeout_ms: int = 20_000, **context_options):
+    """A fresh page (its own context, 1400×1000 unless told) on ``url`` that records every
+    JavaScript dialog and page error in ``problems`` (the test asserts it stays empty)."""
+    context = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context_options})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(url)
+    page.wait_for_selector("#qa-question textarea")
+    return page
+
+
+def screenshot(page, name: str, full_page: bool = True) -> None:
+    """Keep a picture of the current view as a test artefact (test-artifacts/screenshots/NAME.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(600)  # let fades and dropdown transitions finish
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -2,7 +2,7 @@
 
 Never runs `playwright install`: the system chromium at /usr/bin/chromium is used, and the
 tests skip with the reason when it (or the playwright package) is missing. Screenshots of
-each screen go to test-output/screenshots/.
+each screen go to test-artifacts/screenshots/.
 """
 from __future__ import annotations
 

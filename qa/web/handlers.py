@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..assistant import USER_ERRORS
+from ..assistant import DEFAULT_CORPUS, USER_ERRORS
 from ..highlight import esc, esc_md, highlight
 from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
@@ -140,20 +140,59 @@ def discard_uploads(paths: Sequence[Path], upload_root: str | Path) -> None:
                 shutil.rmtree(resolved.parent, ignore_errors=True)
 
 
-def upload(assistant, files: Optional[Sequence[str]], progress=None, upload_root: str | Path | None = None) -> str:
+def _upload_paths(files: Optional[Sequence]) -> list[Path]:
+    return [Path(str(getattr(f, "name", f))) for f in (files or [])]
+
+
+def replaced_documents(assistant, files: Optional[Sequence]) -> list[dict]:
+    """The indexed documents that uploading ``files`` would replace: an uploaded file's document id
+    is its file name, so a file named like an indexed document takes its place."""
+    indexed = {d["id"]: d for d in assistant.documents()}
+    return [indexed[p.name] for p in _upload_paths(files) if p.name in indexed]
+
+
+def replace_question(replaced: Sequence[dict]) -> str:
+    """The question asked before an upload replaces indexed documents (Markdown)."""
+    names = "\n".join(f"- **{esc_md(d['id'])}**: {esc_md(d['title'])} ({d['passages']} passages)" for d in replaced)
+    return (f"**Already indexed** — uploading would replace {len(replaced)} document(s):\n\n{names}\n\n"
+            "Replace them, keep both (the upload is indexed under a new name), or cancel.")
+
+
+def keep_both_copies(assistant, paths: Sequence[Path]) -> list[Path]:
+    """``paths``, each one named like an indexed document copied beside itself under the first free
+    name, ``rules (2).md``, ``rules (3).md``…, so that both documents stay in the index."""
+    indexed = {d["id"] for d in assistant.documents()}
+    kept = []
+    for path in paths:
+        if path.name in indexed:
+            n = 2
+            while f"{path.stem} ({n}){path.suffix}" in indexed or (path.parent / f"{path.stem} ({n}){path.suffix}").exists():
+                n += 1
+            path = Path(shutil.copy2(path, path.parent / f"{path.stem} ({n}){path.suffix}"))
+            indexed.add(path.name)
+        kept.append(path)
+    return kept
+
+
+def upload(assistant, files: Optional[Sequence[str]], progress=None, upload_root: str | Path | None = None,
+           keep_both: bool = False) -> str:
     """Index uploaded files incrementally; the status names every rejected file and the reason.
 
-    Each file fails alone; the temporary copies in ``upload_root`` are deleted afterwards,
-    whatever happened.
+    A file named like an indexed document replaces it, or with ``keep_both`` is indexed under a
+    new name (``keep_both_copies``). Each file fails alone; the temporary copies in
+    ``upload_root`` are deleted afterwards, whatever happened.
     """
-    paths = [Path(str(getattr(f, "name", f))) for f in (files or [])]
+    paths = _upload_paths(files)
     if not paths:
         return "Choose one or more files first (.md .txt .html .pdf .docx)."
+    indexed = paths
     try:
-        return _index_uploads(assistant, paths, progress)
+        if keep_both:
+            indexed = keep_both_copies(assistant, paths)
+        return _index_uploads(assistant, indexed, progress)
     finally:
         if upload_root is not None:
-            discard_uploads(paths, upload_root)
+            discard_uploads(list(dict.fromkeys([*paths, *indexed])), upload_root)
 
 
 def _index_uploads(assistant, paths: list[Path], progress) -> str:
@@ -188,6 +227,26 @@ def fetch_official(assistant, progress=None, urls: Optional[Sequence[str]] = Non
     return esc_md(official_summary(report))
 
 
+def cancel_upload(files: Optional[Sequence], upload_root: str | Path) -> str:
+    """The user said no to replacing: the uploaded copies are deleted, the index is untouched."""
+    discard_uploads(_upload_paths(files), upload_root)
+    return "Upload cancelled: nothing was indexed or replaced."
+
+
+def delete_question(assistant, doc_id: Optional[str]) -> Optional[str]:
+    """What to confirm before ``doc_id`` is deleted (Markdown), or None when there is no such document."""
+    found = [d for d in assistant.documents() if d["id"] == doc_id] if doc_id else []
+    if not found:
+        return None
+    doc = found[0]
+    text = (f"**Delete {esc_md(doc['title'])}** ({esc_md(doc['id'])}, {doc['passages']} passages) from the index? "
+            "Questions will no longer find it.")
+    if (DEFAULT_CORPUS / doc["id"]).is_file():
+        text += (" It is one of the documents bundled with the app: to bring it back later, upload "
+                 f"corpus/{esc_md(doc['id'])} again or rebuild the index.")
+    return text
+
+
 def delete(assistant, doc_id: Optional[str]) -> str:
     if not doc_id:
         return "Choose a document to delete."
@@ -220,7 +279,7 @@ def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
     else:
         picked = [i for i, u in enumerate(units) if chapter in (None, "", u[0])]
     body = "".join(f'<div class="qa-card">{article_label_html(units[i][1], units[i][2])}'
-                   f'<div class="qa-text">{highlight(units[i][2], links=links[i])}</div></div>' for i in picked)
+                   f'<div class="qa-text">{highlight(units[i][2], links=links[i], markdown=True)}</div></div>' for i in picked)
     picked = [units[i] for i in picked]
     heading = esc(picked[0][0]) if picked and picked[0][0] != NO_CHAPTER else ""
     return panel(f"<h3>{esc(title)}</h3><p class=\"qa-note\">{heading}</p>{body}")

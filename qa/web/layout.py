@@ -13,8 +13,9 @@ from ..assistant import USER_ERRORS
 from .conversation import (clear_focus, discard_downloads, focus_note, new_conversation, select_answer,
                            write_downloads)
 from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turn,
-                       delete, document_choices, document_units, documents_table, fetch_official, index_summary,
-                       open_reference, read_html, reader_position, search, select_turn, upload)
+                       cancel_upload, delete, delete_question, document_choices, document_units, documents_table,
+                       fetch_official, index_summary, open_reference, read_html, reader_position, replace_question,
+                       replaced_documents, search, select_turn, upload)
 from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel
 
 # Every read (chat, search, /ask, /search) waits in one first-come-first-served queue, whichever
@@ -58,8 +59,10 @@ def build_app(assistant, title: str = "Regulation Q&A", official_urls=None) -> g
 def _chat_tab(qa) -> None:
     with gr.Row():
         with gr.Column(scale=3):
+            # No "share" button (it posts to Hugging Face; this app runs offline); the toolbar is
+            # moved above the messages by CSS (render.CSS).
             chatbot = gr.Chatbot(label="Conversation", show_label=False, height=480, latex_delimiters=[],
-                                 elem_id="qa-chatbot", allow_tags=False)
+                                 elem_id="qa-chatbot", allow_tags=False, buttons=["copy", "copy_all"])
             with gr.Row():
                 question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, max_lines=4,
                                       elem_id="qa-question")
@@ -101,7 +104,9 @@ def _chat_tab(qa) -> None:
     outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
     question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
     ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
-    clear_btn.click(on_clear, [conversation], [chatbot, panel, panels, conversation, focus, *downloads], api_visibility="private")
+    cleared = [chatbot, panel, panels, conversation, focus, *downloads]
+    clear_btn.click(on_clear, [conversation], cleared, api_visibility="private")
+    chatbot.clear(on_clear, [conversation], cleared, api_visibility="private")  # the chat's own trash button
     clear_focus_btn.click(on_clear_focus, [conversation], [conversation, focus], api_visibility="private")
     chatbot.select(on_select, [panels, conversation], [panel, conversation, *downloads], api_visibility="private")
 
@@ -150,12 +155,32 @@ def _reference_view(qa, source: gr.HTML, elem_id: str) -> gr.HTML:
 
 
 @dataclass
+class Confirmation:
+    """A hidden box that asks before a change is made: the question and its buttons."""
+    row: gr.Column
+    question: gr.Markdown
+    buttons: list[gr.Button]
+
+
+def _confirmation(name: str, labels: list[tuple[str, str, str]]) -> Confirmation:
+    """``labels``: (key, text, variant) of each button; the elem ids are qa-NAME-KEY."""
+    with gr.Column(visible=False, elem_id=f"qa-{name}-confirm", elem_classes="qa-confirm") as row:
+        question = gr.Markdown(elem_id=f"qa-{name}-question")
+        with gr.Row():
+            buttons = [gr.Button(label, variant=variant, size="sm", min_width=90, elem_id=f"qa-{name}-{key}",
+                                 scale=0) for key, label, variant in labels]
+    return Confirmation(row, question, buttons)
+
+
+@dataclass
 class DocumentControls:
     files: gr.File
     add_btn: gr.Button
     official_btn: gr.Button
+    replace: Confirmation
     to_delete: gr.Dropdown
     delete_btn: gr.Button
+    confirm_delete: Confirmation
     status: gr.Markdown
     table: gr.Dataframe
     summary: gr.Markdown
@@ -172,34 +197,78 @@ def _documents_tab(qa, official_urls=None) -> DocumentControls:
                             label="Add documents (.md .txt .html .pdf .docx)", elem_id="qa-upload")
             add_btn = gr.Button("Index uploaded files", variant="primary", elem_id="qa-add")
             official_btn = gr.Button("Fetch the official text (《重庆市开发区条例》)", elem_id="qa-official")
+            replace = _confirmation("replace", [("replace", "Replace", "stop"), ("keep-both", "Keep both", "primary"),
+                                                ("cancel", "Cancel", "secondary")])
         with gr.Column():
             to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="qa-delete-doc")
             delete_btn = gr.Button("Delete document", variant="stop", elem_id="qa-delete")
+            confirm_delete = _confirmation("delete", [("yes", "Delete", "stop"), ("cancel", "Cancel", "secondary")])
     status = gr.Markdown(elem_id="qa-status")
-    return DocumentControls(files, add_btn, official_btn, to_delete, delete_btn, status, table, summary, official_urls)
+    return DocumentControls(files, add_btn, official_btn, replace, to_delete, delete_btn, confirm_delete, status, table,
+                            summary, official_urls)
 
 
 def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> None:
-    """Uploads and deletions refresh the table and every document dropdown (on page load too)."""
+    """Uploads and deletions refresh the table and every document dropdown (on page load too).
+
+    Both ask first when they would lose something: an upload named like an indexed document
+    (replace, keep both, cancel) and every deletion. Progress shows once, on the status line.
+    """
     listing = [c.table, c.summary, c.to_delete, *other_dropdowns]
+    unchanged = [gr.update() for _ in listing]
+    hide = gr.update(visible=False)
+    private = {"api_visibility": "private", "show_progress_on": [c.status]}
+    pending_delete = gr.State(None)
 
     def refreshed():
         choices = document_choices(qa)
         return (documents_table(qa), index_summary(qa), gr.update(choices=choices, value=None),
                 *(gr.update(choices=choices) for _ in other_dropdowns))
 
-    def on_upload(paths, progress=gr.Progress()):
-        return (upload(qa, paths, progress, upload_root=gr.utils.get_upload_folder()), None, *refreshed())
+    def indexed(paths, progress, keep_both=False):
+        status = upload(qa, paths, progress, upload_root=gr.utils.get_upload_folder(), keep_both=keep_both)
+        return (status, None, hide, *refreshed())
 
-    c.add_btn.click(on_upload, [c.files], [c.status, c.files, *listing], api_visibility="private")
+    upload_outputs = [c.status, c.files, c.replace.row, *listing]
+    ask_outputs = [c.status, c.files, c.replace.row, c.replace.question, *listing]
+    replace_btn, keep_both_btn, cancel_btn = c.replace.buttons
 
+    def on_add(paths, progress=gr.Progress()):  # ask first, or index at once
+        replaced = replaced_documents(qa, paths)
+        if replaced:
+            return (gr.update(), gr.update(), gr.update(visible=True), replace_question(replaced), *unchanged)
+        status, files, row, *listed = indexed(paths, progress)
+        return (status, files, row, gr.update(), *listed)
+
+    c.add_btn.click(on_add, [c.files], ask_outputs, **private)
+    replace_btn.click(lambda p, progress=gr.Progress(): indexed(p, progress), [c.files], upload_outputs, **private)
+    keep_both_btn.click(lambda p, progress=gr.Progress(): indexed(p, progress, keep_both=True), [c.files],
+                        upload_outputs, **private)
+    cancel_btn.click(lambda p: (cancel_upload(p, gr.utils.get_upload_folder()), None, hide), [c.files],
+                     [c.status, c.files, c.replace.row], **private)
     def on_official(progress=gr.Progress()):
         return (fetch_official(qa, progress, urls=c.official_urls), *refreshed())
 
-    c.official_btn.click(on_official, None, [c.status, *listing], api_visibility="private")
-    c.delete_btn.click(lambda d: (delete(qa, d), *refreshed()), [c.to_delete], [c.status, *listing],
-                       api_visibility="private")
-    demo.load(refreshed, None, listing, api_visibility="private")
+    c.official_btn.click(on_official, None, [c.status, *listing], **private)
+    c.files.change(lambda: hide, None, [c.replace.row], api_visibility="private", show_progress="hidden")
+
+    def on_delete(doc_id):
+        question = delete_question(qa, doc_id)
+        if question is None:
+            return delete(qa, doc_id), hide, gr.update(), None
+        return "", gr.update(visible=True), question, doc_id
+
+    def on_confirm(doc_id):
+        return (delete(qa, doc_id), hide, None, *refreshed())
+
+    yes_btn, no_btn = c.confirm_delete.buttons
+    c.delete_btn.click(on_delete, [c.to_delete], [c.status, c.confirm_delete.row, c.confirm_delete.question,
+                                                  pending_delete], **private)
+    yes_btn.click(on_confirm, [pending_delete], [c.status, c.confirm_delete.row, pending_delete, *listing], **private)
+    no_btn.click(lambda: ("Nothing was deleted.", hide, None), None,
+                 [c.status, c.confirm_delete.row, pending_delete], **private)
+    c.to_delete.input(lambda: (hide, None), None, [c.confirm_delete.row, pending_delete], **private)
+    demo.load(refreshed, None, listing, api_visibility="private", show_progress="hidden")
 
 
 def _read_tab(qa) -> gr.Dropdown:

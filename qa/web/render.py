@@ -15,7 +15,7 @@ PANEL_PLACEHOLDER = '<div class="qa-panel"><p class="qa-note">The cited passages
 _PATH_SEP = re.compile(r"[\\/]")
 
 CSS = """
-.qa-panel { font-size: 0.95rem; }
+.qa-panel { font-size: 0.95rem; overflow-wrap: anywhere; }
 .qa-panel h3 { margin: 0.2rem 0 0.6rem; font-size: 1.05rem; }
 .qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6rem 0.8rem;
            margin-bottom: 0.7rem; background: var(--background-fill-primary); }
@@ -41,6 +41,10 @@ a.qa-ref { color: #1d4ed8; text-decoration: underline dotted; cursor: pointer; }
 .qa-refers { margin-top: 0.4rem; font-size: 0.9rem; }
 .qa-refers summary { cursor: pointer; color: #1d4ed8; }
 .qa-refers .qa-text { border-left: 3px solid #bfdbfe; padding-left: 0.5rem; margin-top: 0.3rem; }
+#qa-status { min-height: 4.5rem; }  /* room for the one upload progress bar, shown here */
+.qa-confirm { border-left: 4px solid #f59e0b; padding-left: 0.6rem; }
+/* The chat's toolbar (copy all, clear) sits above the messages, not over the latest one. */
+#qa-chatbot .top-panel { position: static; flex: none; margin: 0 0 2px auto; }
 """
 # Clicks on a cross-reference link inside a gr.HTML panel become one Gradio event carrying its target.
 REFERENCE_CLICK_JS = ("element.addEventListener('click', (e) => { const a = e.target.closest('a.qa-ref'); "
@@ -70,7 +74,7 @@ def passage_card(p: Passage, n: Optional[int] = None, quotes: Sequence[str] = ()
     label = f"[{n}] " if n is not None else ""
     path = " › ".join(esc(x) for x in [*p.headings, p.article or ""] if x)
     tips = gloss_tips(p.text, quotes, glosses)
-    text = highlight(p.text, quotes, terms, tips, reference_links(references))
+    text = highlight(p.text, quotes, terms, tips, reference_links(references), markdown=True)
     return (f'<div class="qa-card"><div class="qa-cite">{label}{esc(p.citation)}{extra}</div>'
             f'<div class="qa-meta">{path + "<br>" if path else ""}{_meta_line(p)}</div>'
             f'<div class="qa-text">{text}</div>{gloss_table(glosses)}{footer}</div>')
@@ -114,7 +118,7 @@ def refers_to_html(references: Sequence, targets: dict) -> str:
         if text is None:
             items.append(f'<p class="qa-note">refers to {esc(r.target or r.text)} — {esc(r.reason or "not found")}</p>')
             continue
-        body = highlight(text, paragraph_texts(text, r.paragraphs))
+        body = highlight(text, paragraph_texts(text, r.paragraphs), markdown=True)
         items.append(f'<details class="qa-refers" data-doc="{esc(r.doc)}" data-article="{esc(r.article)}">'
                      f'<summary>refers to {esc(r.target)}</summary><div class="qa-text">{body}</div></details>')
     return "".join(items)
@@ -136,7 +140,7 @@ def reference_view_html(passages: Sequence[Passage], paragraph: Optional[int], r
     marked = paragraph_texts(text, [paragraph]) if paragraph else []
     return panel(f'<h3>Referenced: {esc(first.citation)}</h3><div class="qa-card" id="qa-ref-target">'
                  f'<div class="qa-meta">{esc(" › ".join(first.headings))}</div>'
-                 f'<div class="qa-text">{highlight(text, marked, links=links)}</div></div>')
+                 f'<div class="qa-text">{highlight(text, marked, links=links, markdown=True)}</div></div>')
 
 
 def gloss_tip(g) -> str:

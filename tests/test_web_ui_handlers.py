@@ -1,0 +1,106 @@
+"""The app's rough edges (issue 13, part 6) where a browser adds nothing: handlers and rendering
+in-process, on a real index (the browser side is in test_browser_ui.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest_browser_helpers import ENGLISH_NAME, UPLOAD, UPLOAD_NAME, index_copy
+from qa import Assistant
+from qa.highlight import highlight, markdown_styles
+from qa.progress import track
+from qa.web import handlers as webapp
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting")]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    a = Assistant.open(index_copy(tmp_path_factory, "web-ui-handlers"))
+    yield a
+    a.close()
+
+
+def test_passage_markdown_shows_bold_lists_and_headings_and_stays_escaped():
+    text = "## 说明\n**说明：** 本条 <b onmouseover=x>粗</b> a ** b\n- 第一项\n* 第二项\n1. 第三项"
+    out = highlight(text, quotes=["说明：** 本条"], terms=["第一项"], markdown=True)
+    assert out.startswith("<strong>说明</strong>\n")  # a heading line: bold, its "## " hidden
+    assert '<mark class="quote"><strong>说明：</strong></mark><mark class="quote"> 本条</mark>' in out
+    assert "&lt;b onmouseover=x&gt;" in out and "<b " not in out  # HTML in the text stays text
+    assert "a ** b" in out  # a lone "**" is not bold
+    assert '• <mark class="term">第一项</mark>\n• 第二项\n1. 第三项' in out
+    assert "**" not in out.replace("a ** b", "")
+    assert highlight("**x**") == "**x**"  # only where asked (the chat escapes Markdown itself)
+    assert markdown_styles("") == []
+
+
+def test_a_progress_stage_is_named_when_it_starts():
+    calls = []
+    for _ in track([1, 2], "embedding", callback=lambda *a: calls.append(a), show=False):
+        assert calls[0] == ("embedding", 0, 2)  # before the first item is done
+    assert calls == [("embedding", 0, 2), ("embedding", 1, 2), ("embedding", 2, 2)]
+
+
+def test_upload_progress_runs_through_the_stages_to_saving(assistant, tmp_path):
+    (tmp_path / "stage-rules.md").write_text(UPLOAD.replace("Harbour Pilotage", "Stage Progress"), encoding="utf-8")
+    stages = []
+    status = webapp.upload(assistant, [str(tmp_path / "stage-rules.md")],
+                           progress=lambda value, desc=None: stages.append(desc.split(" —")[0]))
+    assert "Indexed 1 document(s)" in status
+    order = list(dict.fromkeys(stages))
+    assert [s for s in order if s in ("chunking", "embedding", "saving")] == ["chunking", "embedding", "saving"]
+    webapp.delete(assistant, "stage-rules.md")
+
+
+def test_an_upload_named_like_an_indexed_document_is_found_and_can_keep_both(assistant, tmp_path):
+    upload = tmp_path / ENGLISH_NAME
+    upload.write_text(UPLOAD, encoding="utf-8")
+    other = tmp_path / "never-indexed.md"
+    other.write_text(UPLOAD, encoding="utf-8")
+    replaced = webapp.replaced_documents(assistant, [str(upload), str(other)])
+    assert [d["id"] for d in replaced] == [ENGLISH_NAME]
+    question = webapp.replace_question(replaced)
+    assert "Riverside Free Trade Park Regulations" in question and "replace 1 document" in question
+    assert webapp.replaced_documents(assistant, [str(other)]) == []
+
+    status = webapp.upload(assistant, [str(upload)], keep_both=True)
+    kept = ENGLISH_NAME.replace(".md", " (2).md")
+    assert "Indexed 1 document(s)" in status and kept in status.replace("\\", "")
+    ids = {row[5]: row[0] for row in webapp.documents_table(assistant)}
+    assert ids[ENGLISH_NAME] == "Riverside Free Trade Park Regulations" and ids[kept] == "Harbour Pilotage Rules"
+    assert upload.read_text(encoding="utf-8") == UPLOAD  # the user's file is copied, never renamed or changed
+    assert webapp.keep_both_copies(assistant, [upload])[0].name == ENGLISH_NAME.replace(".md", " (3).md")
+    webapp.delete(assistant, kept)
+
+
+def test_cancelled_upload_deletes_only_the_uploaded_copies(tmp_path):
+    root = tmp_path / "uploads"
+    (root / "abc").mkdir(parents=True)
+    copy = root / "abc" / UPLOAD_NAME
+    copy.write_text(UPLOAD, encoding="utf-8")
+    outside = tmp_path / "mine.md"
+    outside.write_text(UPLOAD, encoding="utf-8")
+    assert "nothing was indexed" in webapp.cancel_upload([str(copy), str(outside)], root)
+    assert not copy.exists() and outside.exists()
+
+
+def test_delete_question_names_the_document_and_says_when_it_is_bundled(assistant):
+    english = webapp.delete_question(assistant, ENGLISH_NAME)
+    assert "Riverside Free Trade Park Regulations" in english and "passages" in english
+    assert "bundled" not in english
+    bundled = next(d["id"] for d in assistant.documents() if d["id"].startswith("news/"))
+    assert (webapp.DEFAULT_CORPUS / bundled).is_file()
+    assert "bundled with the app" in webapp.delete_question(assistant, bundled)
+    assert webapp.delete_question(assistant, "no-such-doc.md") is None
+    assert webapp.delete_question(assistant, None) is None
+    assert ENGLISH_NAME in {row[5] for row in webapp.documents_table(assistant)}  # asking deleted nothing
+
+
+def test_reader_renders_markdown_of_a_document(assistant, tmp_path):
+    (tmp_path / "md-reader.md").write_text("# T\n\n**说明：** 这是正文。\n\n- 第一项\n", encoding="utf-8")
+    assistant.add([str(tmp_path / "md-reader.md")], show_progress=False)
+    html = webapp.read_html(assistant, "md-reader.md")
+    assert "<strong>说明：</strong>" in html and "**" not in html and "• 第一项" in html
+    webapp.delete(assistant, "md-reader.md")
+    assert Path(tmp_path / "md-reader.md").exists()
