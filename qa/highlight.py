@@ -19,8 +19,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")  # "<", ">", "&" are lef
 
 QUOTE, TERM = 1, 2
 HIDE, STRONG, BULLET = 1, 2, 4  # Markdown styles of one character
-# The light Markdown that documents hold: **bold** (or __bold__), "# heading" lines, "- item" lists.
-_MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+# The light Markdown that documents hold: **bold**, "# heading" lines, "- item" lists. Not __bold__:
+# underscores run inside identifiers (window.__x), and the text must show them as they are.
+_MD_BOLD = re.compile(r"(\*\*)(?=\S)(.+?)(?<=\S)(\*\*)")
 _MD_HEADING = re.compile(r"^(#{1,6}[ \t]+)(\S.*)$", re.M)
 _MD_BULLET = re.compile(r"^[ \t]*([-*+])[ \t]+(?=\S)", re.M)
 

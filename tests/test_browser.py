@@ -179,6 +179,7 @@ def test_upload_find_and_delete_a_document(page, tmp_path):
 
     pick(page, "Document to delete", f"Harbour Pilotage Rules — {UPLOAD_NAME}")
     page.click("#qa-delete")
+    page.click("#qa-delete-yes")  # deleting asks first
     expect(status).to_contain_text(f"Deleted {UPLOAD_NAME}")
     expect(table).not_to_contain_text("Harbour Pilotage Rules")
 

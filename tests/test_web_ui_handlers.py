@@ -29,6 +29,7 @@ def test_passage_markdown_shows_bold_lists_and_headings_and_stays_escaped():
     assert '<mark class="quote"><strong>说明：</strong></mark><mark class="quote"> 本条</mark>' in out
     assert "&lt;b onmouseover=x&gt;" in out and "<b " not in out  # HTML in the text stays text
     assert "a ** b" in out  # a lone "**" is not bold
+    assert highlight("window.__x=1 and __y__", markdown=True) == "window.__x=1 and __y__"  # underscores stay
     assert '• <mark class="term">第一项</mark>\n• 第二项\n1. 第三项' in out
     assert "**" not in out.replace("a ** b", "")
     assert highlight("**x**") == "**x**"  # only where asked (the chat escapes Markdown itself)
