@@ -220,3 +220,50 @@ def test_search_results_wrap_long_lines_and_render_markdown(page):
     expect(results.locator("strong", has_text="说明：").first).to_be_visible()
     expect(results).to_contain_text("• 第一项：灯塔费按船舶净吨位计算。")
     screenshot(page, "ui-search-markdown")
+
+
+def test_the_interface_follows_a_chinese_browser_and_can_be_switched(browser, app):
+    problems: list[str] = []
+    page = new_page(browser, app, problems, locale="zh-CN")
+    chat, evidence = page.locator("#qa-chatbot"), page.locator("#qa-evidence")
+    expect(page.get_by_role("tab", name="问答")).to_be_visible()
+    expect(page.get_by_role("radio", name="中文")).to_be_checked()
+    expect(page.locator("#qa-ask")).to_have_text("提问")
+    expect(evidence).to_contain_text("每个回答所引用的段落显示在这里")
+    page.fill("#qa-question textarea", "示范开发区管理机构负责哪些工作？")
+    page.click("#qa-ask")
+    expect(evidence).to_contain_text("引用条文")
+    expect(chat.locator(".bot-row").last).to_contain_text("来源")
+    expect(evidence).to_contain_text("置信度")
+    screenshot(page, "ui-chinese-chat")
+    page.get_by_role("tab", name="文件").click()
+    expect(page.locator("#qa-table")).to_contain_text("段落数")
+    expect(page.locator("#qa-summary")).to_contain_text("个文件")
+    expect(page.locator("#qa-delete")).to_have_text("删除文件")
+    screenshot(page, "ui-chinese-documents")
+
+    page.get_by_role("radio", name="English").check()  # switched: every label, the table too
+    expect(page.get_by_role("tab", name="Documents")).to_be_visible()
+    expect(page.locator("#qa-delete")).to_have_text("Delete document")
+    expect(page.locator("#qa-table")).to_contain_text("passages")
+    expect(page.locator("#qa-summary")).to_contain_text("documents ·")
+    page.get_by_role("tab", name="Chat").click()
+    page.fill("#qa-question textarea", "示范开发区管理机构负责哪些工作？")
+    page.click("#qa-ask")
+    expect(evidence).to_contain_text("Cited provisions")
+    expect(chat.locator(".bot-row").last).to_contain_text("Sources")
+    expect(page.locator("#qa-ask")).to_have_text("Ask")
+    screenshot(page, "ui-switched-to-english")
+
+    page.reload()  # the choice is kept in the browser
+    page.wait_for_selector("#qa-question textarea")
+    expect(page.get_by_role("radio", name="English")).to_be_checked()
+    expect(page.get_by_role("tab", name="Chat")).to_be_visible()
+    page.context.close()
+    assert not problems, problems
+
+
+def test_an_english_browser_gets_english(page):
+    expect(page.get_by_role("radio", name="English")).to_be_checked()
+    expect(page.get_by_role("tab", name="Search")).to_be_visible()
+    expect(page.locator("#qa-evidence")).to_contain_text("The cited passages of each answer appear here.")

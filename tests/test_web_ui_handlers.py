@@ -105,3 +105,57 @@ def test_reader_renders_markdown_of_a_document(assistant, tmp_path):
     assert "<strong>说明：</strong>" in html and "**" not in html and "• 第一项" in html
     webapp.delete(assistant, "md-reader.md")
     assert Path(tmp_path / "md-reader.md").exists()
+
+
+# ---------------------------------------------------------------- the interface's language
+def test_every_string_has_both_languages_with_the_same_placeholders():
+    from string import Formatter
+
+    from qa.web.i18n import STRINGS
+
+    def fields(text):
+        return sorted(f for _, f, _, _ in Formatter().parse(text) if f)
+
+    for key, (english, chinese) in STRINGS.items():
+        assert english.strip() and chinese.strip(), key
+        assert fields(english) == fields(chinese), key
+
+
+@pytest.mark.parametrize("header, language", [
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("en-US,en;q=0.9,zh-CN;q=0.8", "en"), ("zh-TW", "zh"),
+    ("fr-FR,fr;q=0.9,zh;q=0.5", "zh"), ("de-DE", "en"), ("", "en"), (None, "en"),
+    ("en;q=0.2, zh;q=0.7", "zh"), ("zh;q=bad, en", "en"),
+])
+def test_the_browser_language_picks_ours(header, language):
+    from qa.web.i18n import language_of
+
+    assert language_of(header) == language
+
+
+def test_handlers_render_in_the_language_in_use(assistant):
+    from qa.web.i18n import t, use_language
+    from qa.web.render import panel_placeholder
+
+    with use_language("zh"):
+        history, panel, _, _ = webapp.chat(assistant, "示范开发区管理机构负责哪些工作？", [], [])
+        assert "**来源**" in history[-1]["content"] and "引用条文" in panel and "置信度" in panel
+        assert "每个回答" in panel_placeholder()
+        assert "个文件" in webapp.index_summary(assistant) and t("ask") == "提问"
+        assert "无法回答" in webapp.chat(assistant, "  ", [], [])[0][-1]["content"]
+        assert "请选择要删除的文件" in webapp.delete(assistant, None)
+        assert "没有匹配的段落" in webapp.search(assistant, "Zanzibar", 5, kinds=["regulation"], docs=["none.md"])
+    history, panel, _, _ = webapp.chat(assistant, "示范开发区管理机构负责哪些工作？", [], [])
+    assert "**Sources**" in history[-1]["content"] and "Cited provisions" in panel  # English outside
+    with use_language("xx"):  # an unknown language is English
+        assert t("ask") == "Ask"
+
+
+def test_progress_stages_are_named_in_the_language_in_use():
+    from qa.web.i18n import use_language
+
+    seen = []
+    with use_language("zh"):
+        report = webapp._eta_reporter(lambda value, desc=None: seen.append(desc))
+        report("embedding", 0, 4)
+        report("waiting for another writer", 0, 1)  # a message, not a stage: shown as it is
+    assert seen == ["向量化", "waiting for another writer"]

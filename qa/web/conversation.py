@@ -17,6 +17,7 @@ from typing import Optional
 from ..focus import latest_focus, turns_of
 from ..highlight import esc_md
 from ..export import to_docx, to_markdown
+from .i18n import t
 
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "qa-exports"
 DOWNLOADS = ("conversation.md", "conversation.docx", "answer.md", "answer.docx")
@@ -60,8 +61,7 @@ def focus_note(conversation: Optional[dict]) -> str:
     focus = latest_focus(turns_of(history(conversation)))
     if focus is None:
         return ""
-    return (f"**Focus:** {esc_md(focus.label())} — a follow-up that names no law (\"What about Article 6?\", "
-            f"\"那法律责任呢？\") is read in it.")
+    return t("focus_note", law=esc_md(focus.label()))
 
 
 def selected_answer(conversation: Optional[dict]) -> Optional[dict]:

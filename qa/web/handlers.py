@@ -17,6 +17,7 @@ from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
 from .conversation import add_answer, focus_note, new_conversation
 from .conversation import history as conversation_history
+from .i18n import stage as stage_name, t
 from .render import (NO_CHAPTER, article_label_html, panel, public_dict, passage_units, answer_markdown,  # noqa: F401
                      articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source,
                      reference_links, reference_view_html)
@@ -47,12 +48,12 @@ def chat_turn(assistant, question: str, history: Optional[list] = None, panels: 
         reply, panel = answer_markdown(answer), evidence_html(answer, targets=targets)
     except USER_ERRORS as exc:
         conversation = add_answer(conversation, None)
-        reply, panel = f"**Cannot answer:** {esc_md(exc)}", notice_html(str(exc))
+        reply, panel = f"**{esc_md(t('cannot_answer'))}** {esc_md(exc)}", notice_html(str(exc))
     except Exception as exc:  # the UI shows a message, never a traceback
         log.exception("chat failed")
         conversation = add_answer(conversation, None)
-        reply, panel = f"**Something went wrong:** {esc_md(type(exc).__name__)}", notice_html(str(exc))
-    history += [{"role": "user", "content": esc_md(shown.strip()) or "*(empty question)*"},
+        reply, panel = f"**{esc_md(t('went_wrong'))}** {esc_md(type(exc).__name__)}", notice_html(str(exc))
+    history += [{"role": "user", "content": esc_md(shown.strip()) or f"*{esc_md(t('empty_question'))}*"},
                 {"role": "assistant", "content": reply}]
     panels += [panel, panel]
     return history, panel, panels, "", conversation, focus_note(conversation)
@@ -77,14 +78,14 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
         return notice_html(str(exc))
     head = ""
     if result.translation is not None:
-        head = (f'<p class="qa-note">Translated query: <b>{esc(result.translation.text)}</b>'
+        head = (f'<p class="qa-note">{esc(t("translated_query"))} <b>{esc(result.translation.text)}</b>'
                 f"<br>{esc(result.translation.explain())}</p>")
     if not result.hits:
-        return panel(head + "<p>No passages match. Widen the filters or rephrase the query.</p>")
+        return panel(head + f"<p>{esc(t('no_match'))}</p>")
     # The fused score only orders one result list (its top is always 1.0 after min-max scaling), so
     # what is shown is the cosine similarity of question and passage: comparable across queries.
     cards = "".join(passage_card(h.passage, h.rank, terms=h.matched_terms, references=h.references,
-                                 extra=f' <span class="qa-note">similarity {h.dense:.2f}</span>'
+                                 extra=f' <span class="qa-note">{esc(t("similarity"))} {h.dense:.2f}</span>'
                                  if h.dense is not None else "")
                     for h in result.hits)
     return panel(head + cards)
@@ -104,7 +105,7 @@ def document_choices(assistant) -> list[tuple[str, str]]:
 def index_summary(assistant) -> str:
     docs = assistant.documents()
     passages = sum(d["passages"] for d in docs)
-    return f"{len(docs)} documents · {passages} passages"
+    return t("summary", documents=len(docs), passages=passages)
 
 
 def _eta_reporter(progress):
@@ -117,10 +118,10 @@ def _eta_reporter(progress):
             return
         begun = started.setdefault(stage, time.monotonic())
         elapsed = time.monotonic() - begun
-        desc = stage
+        desc = stage_name(stage)
         if 0 < done < total and elapsed > 3:
             left = elapsed / done * (total - done)
-            desc = f"{stage} — about {left / 60:.0f} min left" if left >= 90 else f"{stage} — about {left:.0f} s left"
+            desc += " — " + (t("minutes_left", n=f"{left / 60:.0f}") if left >= 90 else t("seconds_left", n=f"{left:.0f}"))
         progress((done, total), desc=desc)
 
     return report
@@ -153,9 +154,9 @@ def replaced_documents(assistant, files: Optional[Sequence]) -> list[dict]:
 
 def replace_question(replaced: Sequence[dict]) -> str:
     """The question asked before an upload replaces indexed documents (Markdown)."""
-    names = "\n".join(f"- **{esc_md(d['id'])}**: {esc_md(d['title'])} ({d['passages']} passages)" for d in replaced)
-    return (f"**Already indexed** — uploading would replace {len(replaced)} document(s):\n\n{names}\n\n"
-            "Replace them, keep both (the upload is indexed under a new name), or cancel.")
+    names = "\n".join(f"- **{esc_md(d['id'])}**: {esc_md(d['title'])} ({t('n_passages', passages=d['passages'])})"
+                      for d in replaced)
+    return f"{t('already_indexed', count=len(replaced))}\n\n{names}\n\n{t('replace_choices')}"
 
 
 def keep_both_copies(assistant, paths: Sequence[Path]) -> list[Path]:
@@ -184,7 +185,7 @@ def upload(assistant, files: Optional[Sequence[str]], progress=None, upload_root
     """
     paths = _upload_paths(files)
     if not paths:
-        return "Choose one or more files first (.md .txt .html .pdf .docx)."
+        return t("choose_files")
     indexed = paths
     try:
         if keep_both:
@@ -204,15 +205,15 @@ def _index_uploads(assistant, paths: list[Path], progress) -> str:
         try:
             report = assistant.add([str(p) for p in accepted], show_progress=False, progress=_eta_reporter(progress))
         except USER_ERRORS as exc:
-            return f"Nothing was indexed: {esc_md(exc)}"
+            return t("nothing_indexed", error=esc_md(exc))
         rejected += [(Path(e.source).name, e.reason) for e in report.skipped]
         if report.added:
-            lines.append(f"Indexed {len(report.added)} document(s), {report.passages} passages "
-                         f"({report.seconds:.1f}s): " + ", ".join(f"**{esc_md(d)}**" for d in report.added))
+            lines.append(t("indexed", count=len(report.added), passages=report.passages, seconds=f"{report.seconds:.1f}",
+                           names=", ".join(f"**{esc_md(d)}**" for d in report.added)))
     if rejected:
-        lines.append(f"Rejected {len(rejected)} file(s):\n\n"
+        lines.append(t("rejected", count=len(rejected)) + "\n\n"
                      + "\n".join(f"- **{esc_md(name)}**: {esc_md(reason)}" for name, reason in rejected))
-    return "\n\n".join(lines) or "Nothing to index."
+    return "\n\n".join(lines) or t("nothing_to_index")
 
 
 def fetch_official(assistant, progress=None, urls: Optional[Sequence[str]] = None) -> str:
@@ -223,14 +224,14 @@ def fetch_official(assistant, progress=None, urls: Optional[Sequence[str]] = Non
     try:
         report = assistant.add_official(urls=urls, progress=_eta_reporter(progress))
     except USER_ERRORS as exc:
-        return f"**Not fetched:** {esc_md(exc)}"
+        return f"**{esc_md(t('not_fetched'))}** {esc_md(exc)}"
     return esc_md(official_summary(report))
 
 
 def cancel_upload(files: Optional[Sequence], upload_root: str | Path) -> str:
     """The user said no to replacing: the uploaded copies are deleted, the index is untouched."""
     discard_uploads(_upload_paths(files), upload_root)
-    return "Upload cancelled: nothing was indexed or replaced."
+    return t("upload_cancelled")
 
 
 def delete_question(assistant, doc_id: Optional[str]) -> Optional[str]:
@@ -239,25 +240,23 @@ def delete_question(assistant, doc_id: Optional[str]) -> Optional[str]:
     if not found:
         return None
     doc = found[0]
-    text = (f"**Delete {esc_md(doc['title'])}** ({esc_md(doc['id'])}, {doc['passages']} passages) from the index? "
-            "Questions will no longer find it.")
+    text = t("delete_question", title=esc_md(doc["title"]), id=esc_md(doc["id"]), passages=doc["passages"])
     if (DEFAULT_CORPUS / doc["id"]).is_file():
-        text += (" It is one of the documents bundled with the app: to bring it back later, upload "
-                 f"corpus/{esc_md(doc['id'])} again or rebuild the index.")
+        text += t("delete_bundled", id=esc_md(doc["id"]))
     return text
 
 
 def delete(assistant, doc_id: Optional[str]) -> str:
     if not doc_id:
-        return "Choose a document to delete."
+        return t("choose_delete")
     try:
         report = assistant.remove([doc_id])
     except USER_ERRORS as exc:
-        return f"Could not delete: {esc_md(exc)}"
+        return t("could_not_delete", error=esc_md(exc))
     if report.removed:
-        return f"Deleted {esc_md(doc_id)}."
+        return t("deleted", doc=esc_md(doc_id))
     reasons = "; ".join(e.reason for e in report.skipped) or "not found"
-    return f"Could not delete {esc_md(doc_id)}: {esc_md(reasons)}"
+    return t("could_not_delete_doc", doc=esc_md(doc_id), reasons=esc_md(reasons))
 
 
 def document_units(assistant, doc_id: Optional[str]) -> list[tuple[str, Optional[str], str]]:
@@ -271,7 +270,7 @@ def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
     passages = assistant.document(doc_id) if doc_id else []
     units = passage_units(passages)
     if not units:
-        return panel("<p>Choose a document.</p>")
+        return panel(f"<p>{esc(t('choose_document'))}</p>")
     title = passages[0].title
     links = unit_links(passages, assistant.references(passages) or {})
     if unit not in (None, "") and str(unit).isdigit() and int(unit) < len(units):

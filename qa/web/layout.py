@@ -1,4 +1,9 @@
-"""The Gradio layout: components and the bindings of ``handlers`` to them; nothing else."""
+"""The Gradio layout: components and the bindings of ``handlers`` to them; nothing else.
+
+Every word of the interface follows the language control (English or Chinese; at first the
+browser's language): labels are painted by Gradio's i18n (``TRANSLATIONS``) and re-labelled on a
+switch (``Words``); handlers run inside ``use_language`` so their HTML and messages match.
+"""
 from __future__ import annotations
 
 import os
@@ -16,7 +21,8 @@ from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of,
                        cancel_upload, delete, delete_question, document_choices, document_units, documents_table,
                        fetch_official, index_summary, open_reference, read_html, reader_position, replace_question,
                        replaced_documents, search, select_turn, upload)
-from .render import PANEL_PLACEHOLDER, REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel
+from .i18n import LANGUAGES, gradio_translations, language_of, t, use_language
+from .render import REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel, panel_placeholder
 
 # Every read (chat, search, /ask, /search) waits in one first-come-first-served queue, whichever
 # way it came in, and a few run at once so that one request's query is embedded in C while
@@ -32,50 +38,117 @@ EXAMPLES = [
     "开发区管理机构的职责是什么？",
     "What is the penalty for tax evasion in Mongolia?",
 ]
-TABLE_HEADERS = ["title", "kind", "language", "date", "passages", "id"]
+DEFAULT_TITLE = "Regulation Q&A"
+TABLE_COLUMNS = ["col_title", "col_kind", "col_language", "col_date", "col_passages", "col_id"]
+TABLE_HEADERS = [t(key, "en") for key in TABLE_COLUMNS]
+TRANSLATIONS = gr.I18n(**gradio_translations())  # handed to launch(); labels below are its keys
+LANGUAGE_STORE = {"storage_key": "qa-language", "secret": "qa-language"}  # the choice, kept in the browser
 
 
-def build_app(assistant, title: str = "Regulation Q&A", official_urls=None) -> gr.Blocks:
+class Words:
+    """The components whose words follow the language: made with i18n keys (so the first page is
+    already in the browser's language), re-labelled with ``updates`` when the user switches."""
+
+    def __init__(self):
+        self.items: list[tuple[gr.components.Component, dict[str, str]]] = []
+
+    def __call__(self, cls, keys: dict[str, str], **kwargs):
+        """``cls(**kwargs)`` with each property in ``keys`` (label, value, placeholder) set from its key."""
+        return self.add(cls(**{prop: TRANSLATIONS(key) for prop, key in keys.items()}, **kwargs), keys)
+
+    def add(self, component, keys: dict[str, str]):
+        self.items.append((component, keys))
+        return component
+
+    @property
+    def components(self) -> list:
+        return [c for c, _ in self.items]
+
+    def updates(self, language: str) -> list:
+        return [gr.update(**{prop: t(key, language) for prop, key in keys.items()}) for _, keys in self.items]
+
+
+def table_value(qa, language: str) -> dict:
+    """The documents table with its headers in ``language``."""
+    return {"headers": [t(key, language) for key in TABLE_COLUMNS], "data": documents_table(qa)}
+
+
+def build_app(assistant, title: str = DEFAULT_TITLE, official_urls=None) -> gr.Blocks:
     """The Gradio Blocks app over one Assistant (serve it with ``launch``); ``official_urls`` replaces the
     publisher's address for "Fetch the official text" (a mirror)."""
     qa = assistant  # reads never wait for uploads: the Assistant swaps index generations atomically
+    words = Words()
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        gr.Markdown(f"## {esc(title)}\nAsk about the regulations in English or Chinese. Every answer quotes "
-                    "the provision it rests on; when the documents do not hold the answer, it says so.")
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=1):
+                if title == DEFAULT_TITLE:
+                    words(gr.Markdown, {"value": "app_header"}, elem_id="qa-intro")
+                else:  # the caller's own title, in whatever language it is written
+                    gr.Markdown(f"## {esc(title)}", elem_id="qa-heading")
+                    words(gr.Markdown, {"value": "app_intro"}, elem_id="qa-intro")
+            language = gr.Radio([(name, code) for code, name in LANGUAGES.items()], value="en", scale=0,
+                                min_width=230, elem_id="qa-language", label="Language / 语言")
+        saved = gr.BrowserState(None, **LANGUAGE_STORE)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
-                _chat_tab(qa)
-            with gr.Tab("Search", id="search"):
-                doc_filter = _search_tab(qa)
-            with gr.Tab("Documents", id="documents"):
-                documents = _documents_tab(qa, official_urls)
-            with gr.Tab("Read", id="read"):
-                read_doc = _read_tab(qa)
-        _wire_documents(qa, demo, documents, [doc_filter, read_doc])
+            with words(gr.Tab, {"label": "tab_chat"}, id="chat"):
+                chat_panel, panels = _chat_tab(qa, words, language)
+            with words(gr.Tab, {"label": "tab_search"}, id="search"):
+                doc_filter = _search_tab(qa, words, language)
+            with words(gr.Tab, {"label": "tab_documents"}, id="documents"):
+                documents = _documents_tab(qa, words, official_urls)
+            with words(gr.Tab, {"label": "tab_read"}, id="read"):
+                read_doc, reader = _read_tab(qa, words, language)
+        listing = _wire_documents(qa, documents, [doc_filter, read_doc], language)
+        _wire_language(qa, demo, words, language, saved, listing, (chat_panel, panels), (read_doc, reader))
         _api_endpoints(qa)
     return demo
 
 
-def _chat_tab(qa) -> None:
+def _wire_language(qa, demo, words: Words, language, saved, listing, chat_state, read_state) -> None:
+    """The page opens in the saved choice, else the browser's language (Accept-Language), with the
+    documents listed; the control switches every label, the table and the still-empty panels."""
+    listed, refreshed = listing
+    panel_html, panels = chat_state
+    read_doc, reader = read_state
+    outputs = [language, saved, *words.components, panel_html, reader, *listed]
+
+    def relabelled(code, panel_list, doc_id, loading=False):
+        with use_language(code):
+            documents = refreshed(code) if loading else (table_value(qa, code), index_summary(qa),
+                                                         *(gr.update() for _ in listed[2:]))
+            return (code, code, *words.updates(code), gr.update() if panel_list else panel_placeholder(),
+                    gr.update() if doc_id else read_html(qa, None), *documents)
+
+    def on_load(stored, panel_list, doc_id, request: gr.Request):
+        browser = request.headers.get("accept-language") if request is not None else None
+        return relabelled(stored if stored in LANGUAGES else language_of(browser), panel_list, doc_id, loading=True)
+
+    demo.load(on_load, [saved, panels, read_doc], outputs, api_visibility="private", show_progress="hidden")
+    language.input(relabelled, [language, panels, read_doc], outputs, api_visibility="private",
+                   show_progress="hidden")
+
+
+def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
     with gr.Row():
         with gr.Column(scale=3):
             # No "share" button (it posts to Hugging Face; this app runs offline); the toolbar is
             # moved above the messages by CSS (render.CSS).
-            chatbot = gr.Chatbot(label="Conversation", show_label=False, height=480, latex_delimiters=[],
-                                 elem_id="qa-chatbot", allow_tags=False, buttons=["copy", "copy_all"])
+            chatbot = words(gr.Chatbot, {"label": "conversation"}, show_label=False, height=480, latex_delimiters=[],
+                            elem_id="qa-chatbot", allow_tags=False, buttons=["copy", "copy_all"])
             with gr.Row():
-                question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, max_lines=4,
-                                      elem_id="qa-question")
-                ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                question = words(gr.Textbox, {"placeholder": "ask_placeholder"}, show_label=False, scale=5,
+                                 max_lines=4, elem_id="qa-question")
+                ask_btn = words(gr.Button, {"value": "ask"}, variant="primary", scale=1, elem_id="qa-ask")
             focus = gr.Markdown(elem_id="qa-focus")
-            gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+            examples = gr.Examples(EXAMPLES, inputs=[question], label=TRANSLATIONS("examples"))
+            words.add(examples.dataset, {"label": "examples"})
             with gr.Row():
-                clear_btn = gr.Button("Clear conversation", size="sm")
-                clear_focus_btn = gr.Button("Clear focus", size="sm", elem_id="qa-clear-focus")
-            downloads = _download_buttons()
+                clear_btn = words(gr.Button, {"value": "clear_conversation"}, size="sm")
+                clear_focus_btn = words(gr.Button, {"value": "clear_focus"}, size="sm", elem_id="qa-clear-focus")
+            downloads = _download_buttons(words)
         with gr.Column(scale=2):
-            panel = gr.HTML(PANEL_PLACEHOLDER, elem_id="qa-evidence", js_on_load=REFERENCE_CLICK_JS, max_height=760)
-            _reference_view(qa, panel, "qa-ref-view")
+            panel = gr.HTML(panel_placeholder(), elem_id="qa-evidence", js_on_load=REFERENCE_CLICK_JS, max_height=760)
+            _reference_view(qa, panel, "qa-ref-view", language)
     panels = gr.State([])  # the side panel of every message, for clicking back to an earlier answer
     conversation = gr.State(None)  # answers (the next question's history), focus, downloads; made on first use
 
@@ -83,74 +156,80 @@ def _chat_tab(qa) -> None:
         paths = write_downloads(state) or [None] * len(downloads)
         return [gr.update(value=str(p) if p else None, interactive=p is not None) for p in paths]
 
-    def on_ask(q, history, state, talk):
-        *shown, talk, note = chat_turn(qa, q, history, state, talk)
-        return (*shown, talk, note, *download_updates(talk))
+    def on_ask(q, history, state, talk, code):
+        with use_language(code):
+            *shown, talk, note = chat_turn(qa, q, history, state, talk)
+            return (*shown, talk, note, *download_updates(talk))
 
     def on_select(state, talk, evt: gr.SelectData):
         talk = select_answer(talk, evt.index)
         return (select_turn(state, evt.index), talk, *download_updates(talk))
 
-    def on_clear_focus(talk):
-        talk = clear_focus(talk)
-        return talk, focus_note(talk)
+    def on_clear_focus(talk, code):
+        with use_language(code):
+            talk = clear_focus(talk)
+            return talk, focus_note(talk)
 
-    def on_clear(old):
+    def on_clear(old, code):
         discard_downloads(old)
         talk = new_conversation()
-        return ([], PANEL_PLACEHOLDER, [], talk, "", *download_updates(talk))
+        with use_language(code):
+            return ([], panel_placeholder(), [], talk, "", *download_updates(talk))
 
-    inputs = [question, chatbot, panels, conversation]
+    inputs = [question, chatbot, panels, conversation, language]
     outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
     question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
     ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
     cleared = [chatbot, panel, panels, conversation, focus, *downloads]
-    clear_btn.click(on_clear, [conversation], cleared, api_visibility="private")
-    chatbot.clear(on_clear, [conversation], cleared, api_visibility="private")  # the chat's own trash button
-    clear_focus_btn.click(on_clear_focus, [conversation], [conversation, focus], api_visibility="private")
+    clear_btn.click(on_clear, [conversation, language], cleared, api_visibility="private")
+    chatbot.clear(on_clear, [conversation, language], cleared, api_visibility="private")  # the chat's own trash button
+    clear_focus_btn.click(on_clear_focus, [conversation, language], [conversation, focus], api_visibility="private")
     chatbot.select(on_select, [panels, conversation], [panel, conversation, *downloads], api_visibility="private")
+    return panel, panels
 
 
-def _download_buttons() -> list:
+def _download_buttons(words: Words) -> list:
     """Downloads of the conversation and of the chosen answer (the last one, or the one clicked)."""
     buttons = []
     with gr.Row():
-        for what, label in (("conversation", "Conversation"), ("answer", "This answer")):
+        for what in ("conversation", "answer"):
             for suffix in ("md", "docx"):
-                buttons.append(gr.DownloadButton(f"{label} (.{suffix})", size="sm", interactive=False,
-                                                 elem_id=f"qa-download-{what}-{suffix}"))
+                buttons.append(words(gr.DownloadButton, {"label": f"download_{what}_{suffix}"}, size="sm",
+                                     interactive=False, elem_id=f"qa-download-{what}-{suffix}"))
     return buttons
 
 
-def _search_tab(qa) -> gr.Dropdown:
+def _search_tab(qa, words: Words, language) -> gr.Dropdown:
     with gr.Row():
-        query = gr.Textbox(label="Query", scale=4, elem_id="qa-query")
-        k = gr.Slider(1, MAX_K, value=10, step=1, label="k (passages)", scale=1)
+        query = words(gr.Textbox, {"label": "query"}, scale=4, elem_id="qa-query")
+        k = words(gr.Slider, {"label": "k_passages"}, minimum=1, maximum=MAX_K, value=10, step=1, scale=1)
     with gr.Row():
-        kinds = gr.CheckboxGroup(list(KINDS), label="Kind (none = all)")
-        doc_filter = gr.Dropdown(choices=[], multiselect=True, label="Documents (none = all)")
-    search_btn = gr.Button("Search", variant="primary", elem_id="qa-search")
+        kinds = words(gr.CheckboxGroup, {"label": "kind_filter"}, choices=list(KINDS))
+        doc_filter = words(gr.Dropdown, {"label": "documents_filter"}, choices=[], multiselect=True)
+    search_btn = words(gr.Button, {"value": "search"}, variant="primary", elem_id="qa-search")
     results = gr.HTML(elem_id="qa-results", js_on_load=REFERENCE_CLICK_JS)
-    _reference_view(qa, results, "qa-search-ref-view")
+    _reference_view(qa, results, "qa-search-ref-view", language)
 
-    def on_search(q, n, kind_list, doc_list):
-        return search(qa, q, n, kind_list, doc_list)
+    def on_search(q, n, kind_list, doc_list, code):
+        with use_language(code):
+            return search(qa, q, n, kind_list, doc_list)
 
     for trigger in (query.submit, search_btn.click):
-        trigger(on_search, [query, k, kinds, doc_filter], [results], api_visibility="private", **READS)
+        trigger(on_search, [query, k, kinds, doc_filter, language], [results], api_visibility="private", **READS)
     return doc_filter
 
 
-def _reference_view(qa, source: gr.HTML, elem_id: str) -> gr.HTML:
+def _reference_view(qa, source: gr.HTML, elem_id: str, language) -> gr.HTML:
     """A panel under ``source`` where the article a clicked cross-reference names opens."""
     view = gr.HTML("", elem_id=elem_id, js_on_load=REFERENCE_VIEW_JS)
 
-    def on_reference(evt: gr.EventData):
+    def on_reference(code, evt: gr.EventData):
         data = evt._data or {}
-        return open_reference(qa, data.get("doc"), data.get("article"), data.get("paragraph"))
+        with use_language(code):
+            return open_reference(qa, data.get("doc"), data.get("article"), data.get("paragraph"))
 
     for trigger in (source.click, view.click):  # a reference inside the opened article opens its own target
-        trigger(on_reference, None, [view], api_visibility="private", **READS)
+        trigger(on_reference, [language], [view], api_visibility="private", **READS)
     return view
 
 
@@ -162,13 +241,13 @@ class Confirmation:
     buttons: list[gr.Button]
 
 
-def _confirmation(name: str, labels: list[tuple[str, str, str]]) -> Confirmation:
-    """``labels``: (key, text, variant) of each button; the elem ids are qa-NAME-KEY."""
+def _confirmation(words: Words, name: str, labels: list[tuple[str, str, str]]) -> Confirmation:
+    """``labels``: (id, words key, variant) of each button; the elem ids are qa-NAME-ID."""
     with gr.Column(visible=False, elem_id=f"qa-{name}-confirm", elem_classes="qa-confirm") as row:
         question = gr.Markdown(elem_id=f"qa-{name}-question")
         with gr.Row():
-            buttons = [gr.Button(label, variant=variant, size="sm", min_width=90, elem_id=f"qa-{name}-{key}",
-                                 scale=0) for key, label, variant in labels]
+            buttons = [words(gr.Button, {"value": key}, variant=variant, size="sm", min_width=90,
+                             elem_id=f"qa-{name}-{ident}", scale=0) for ident, key, variant in labels]
     return Confirmation(row, question, buttons)
 
 
@@ -187,29 +266,31 @@ class DocumentControls:
     official_urls: object = None  # where "Fetch the official text" looks (None: the publisher)
 
 
-def _documents_tab(qa, official_urls=None) -> DocumentControls:
+def _documents_tab(qa, words: Words, official_urls=None) -> DocumentControls:
     summary = gr.Markdown(elem_id="qa-summary")
     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="qa-table",
                          show_search="search", column_widths=["38%", "9%", "8%", "10%", "8%", "27%"])
     with gr.Row():
         with gr.Column():
-            files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
-                            label="Add documents (.md .txt .html .pdf .docx)", elem_id="qa-upload")
-            add_btn = gr.Button("Index uploaded files", variant="primary", elem_id="qa-add")
-            official_btn = gr.Button("Fetch the official text (《重庆市开发区条例》)", elem_id="qa-official")
-            replace = _confirmation("replace", [("replace", "Replace", "stop"), ("keep-both", "Keep both", "primary"),
-                                                ("cancel", "Cancel", "secondary")])
+            files = words(gr.File, {"label": "add_documents"}, file_count="multiple",
+                          file_types=list(UPLOAD_SUFFIXES), elem_id="qa-upload")
+            add_btn = words(gr.Button, {"value": "index_uploads"}, variant="primary", elem_id="qa-add")
+            official_btn = words(gr.Button, {"value": "fetch_official"}, elem_id="qa-official")
+            replace = _confirmation(words, "replace", [("replace", "replace", "stop"),
+                                                       ("keep-both", "keep_both", "primary"),
+                                                       ("cancel", "cancel", "secondary")])
         with gr.Column():
-            to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="qa-delete-doc")
-            delete_btn = gr.Button("Delete document", variant="stop", elem_id="qa-delete")
-            confirm_delete = _confirmation("delete", [("yes", "Delete", "stop"), ("cancel", "Cancel", "secondary")])
+            to_delete = words(gr.Dropdown, {"label": "document_to_delete"}, choices=[], elem_id="qa-delete-doc")
+            delete_btn = words(gr.Button, {"value": "delete_document"}, variant="stop", elem_id="qa-delete")
+            confirm_delete = _confirmation(words, "delete", [("yes", "delete", "stop"), ("cancel", "cancel", "secondary")])
     status = gr.Markdown(elem_id="qa-status")
     return DocumentControls(files, add_btn, official_btn, replace, to_delete, delete_btn, confirm_delete, status, table,
                             summary, official_urls)
 
 
-def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> None:
-    """Uploads and deletions refresh the table and every document dropdown (on page load too).
+def _wire_documents(qa, c: DocumentControls, other_dropdowns: list, language):
+    """Uploads and deletions refresh the table and every document dropdown; returns the listing
+    components and the function that refreshes them (the page load calls it too).
 
     Both ask first when they would lose something: an upload named like an indexed document
     (replace, keep both, cancel) and every deletion. Progress shows once, on the status line.
@@ -219,81 +300,97 @@ def _wire_documents(qa, demo, c: DocumentControls, other_dropdowns: list) -> Non
     hide = gr.update(visible=False)
     private = {"api_visibility": "private", "show_progress_on": [c.status]}
     pending_delete = gr.State(None)
+    upload_root = gr.utils.get_upload_folder
 
-    def refreshed():
+    def refreshed(code):
         choices = document_choices(qa)
-        return (documents_table(qa), index_summary(qa), gr.update(choices=choices, value=None),
+        return (table_value(qa, code), index_summary(qa), gr.update(choices=choices, value=None),
                 *(gr.update(choices=choices) for _ in other_dropdowns))
 
-    def indexed(paths, progress, keep_both=False):
-        status = upload(qa, paths, progress, upload_root=gr.utils.get_upload_folder(), keep_both=keep_both)
-        return (status, None, hide, *refreshed())
+    def indexed(paths, code, progress, keep_both=False):
+        with use_language(code):
+            status = upload(qa, paths, progress, upload_root=upload_root(), keep_both=keep_both)
+            return (status, None, hide, *refreshed(code))
+
+    def on_add(paths, code, progress=gr.Progress()):  # ask first, or index at once
+        with use_language(code):
+            replaced = replaced_documents(qa, paths)
+            if replaced:
+                return (gr.update(), gr.update(), gr.update(visible=True), replace_question(replaced), *unchanged)
+            status, files, row, *listed = indexed(paths, code, progress)
+            return (status, files, row, gr.update(), *listed)
+
+    def on_cancel(paths, code):
+        with use_language(code):
+            return cancel_upload(paths, upload_root()), None, hide
 
     upload_outputs = [c.status, c.files, c.replace.row, *listing]
-    ask_outputs = [c.status, c.files, c.replace.row, c.replace.question, *listing]
     replace_btn, keep_both_btn, cancel_btn = c.replace.buttons
+    c.add_btn.click(on_add, [c.files, language], [c.status, c.files, c.replace.row, c.replace.question, *listing],
+                    **private)
+    replace_btn.click(lambda p, code, progress=gr.Progress(): indexed(p, code, progress), [c.files, language],
+                      upload_outputs, **private)
+    keep_both_btn.click(lambda p, code, progress=gr.Progress(): indexed(p, code, progress, keep_both=True),
+                        [c.files, language], upload_outputs, **private)
+    cancel_btn.click(on_cancel, [c.files, language], [c.status, c.files, c.replace.row], **private)
+    def on_official(code, progress=gr.Progress()):
+        with use_language(code):
+            return (fetch_official(qa, progress, urls=c.official_urls), *refreshed(code))
 
-    def on_add(paths, progress=gr.Progress()):  # ask first, or index at once
-        replaced = replaced_documents(qa, paths)
-        if replaced:
-            return (gr.update(), gr.update(), gr.update(visible=True), replace_question(replaced), *unchanged)
-        status, files, row, *listed = indexed(paths, progress)
-        return (status, files, row, gr.update(), *listed)
-
-    c.add_btn.click(on_add, [c.files], ask_outputs, **private)
-    replace_btn.click(lambda p, progress=gr.Progress(): indexed(p, progress), [c.files], upload_outputs, **private)
-    keep_both_btn.click(lambda p, progress=gr.Progress(): indexed(p, progress, keep_both=True), [c.files],
-                        upload_outputs, **private)
-    cancel_btn.click(lambda p: (cancel_upload(p, gr.utils.get_upload_folder()), None, hide), [c.files],
-                     [c.status, c.files, c.replace.row], **private)
-    def on_official(progress=gr.Progress()):
-        return (fetch_official(qa, progress, urls=c.official_urls), *refreshed())
-
-    c.official_btn.click(on_official, None, [c.status, *listing], **private)
+    c.official_btn.click(on_official, [language], [c.status, *listing], **private)
     c.files.change(lambda: hide, None, [c.replace.row], api_visibility="private", show_progress="hidden")
 
-    def on_delete(doc_id):
-        question = delete_question(qa, doc_id)
-        if question is None:
-            return delete(qa, doc_id), hide, gr.update(), None
-        return "", gr.update(visible=True), question, doc_id
+    def on_delete(doc_id, code):
+        with use_language(code):
+            question = delete_question(qa, doc_id)
+            if question is None:
+                return delete(qa, doc_id), hide, gr.update(), None
+            return "", gr.update(visible=True), question, doc_id
 
-    def on_confirm(doc_id):
-        return (delete(qa, doc_id), hide, None, *refreshed())
+    def on_confirm(doc_id, code):
+        with use_language(code):
+            return (delete(qa, doc_id), hide, None, *refreshed(code))
 
     yes_btn, no_btn = c.confirm_delete.buttons
-    c.delete_btn.click(on_delete, [c.to_delete], [c.status, c.confirm_delete.row, c.confirm_delete.question,
-                                                  pending_delete], **private)
-    yes_btn.click(on_confirm, [pending_delete], [c.status, c.confirm_delete.row, pending_delete, *listing], **private)
-    no_btn.click(lambda: ("Nothing was deleted.", hide, None), None,
+    c.delete_btn.click(on_delete, [c.to_delete, language], [c.status, c.confirm_delete.row, c.confirm_delete.question,
+                                                            pending_delete], **private)
+    yes_btn.click(on_confirm, [pending_delete, language], [c.status, c.confirm_delete.row, pending_delete, *listing],
+                  **private)
+    no_btn.click(lambda code: (t("nothing_deleted", code), hide, None), [language],
                  [c.status, c.confirm_delete.row, pending_delete], **private)
     c.to_delete.input(lambda: (hide, None), None, [c.confirm_delete.row, pending_delete], **private)
-    demo.load(refreshed, None, listing, api_visibility="private", show_progress="hidden")
+    return listing, refreshed
 
 
-def _read_tab(qa) -> gr.Dropdown:
+def _read_tab(qa, words: Words, language) -> tuple[gr.Dropdown, gr.HTML]:
     with gr.Row():
-        doc = gr.Dropdown(choices=[], label="Document", scale=3, elem_id="qa-read-doc")
-        chapter = gr.Dropdown(choices=[], label="Chapter / section", scale=2, elem_id="qa-read-chapter")
-        article = gr.Dropdown(choices=[], label="Article", scale=1, elem_id="qa-read-article")
-    reader = gr.HTML(panel("<p>Choose a document.</p>"), elem_id="qa-reader", js_on_load=REFERENCE_CLICK_JS)
+        doc = words(gr.Dropdown, {"label": "document"}, choices=[], scale=3, elem_id="qa-read-doc")
+        chapter = words(gr.Dropdown, {"label": "chapter"}, choices=[], scale=2, elem_id="qa-read-chapter")
+        article = words(gr.Dropdown, {"label": "article"}, choices=[], scale=1, elem_id="qa-read-article")
+    reader = gr.HTML(read_html(qa, None), elem_id="qa-reader", js_on_load=REFERENCE_CLICK_JS)
 
-    def on_document(doc_id):
-        units = document_units(qa, doc_id)
-        chapters = chapters_of(units)
-        first = chapters[0] if chapters else None
-        return (gr.update(choices=chapters, value=first), gr.update(choices=articles_of(units, first), value=None),
-                read_html(qa, doc_id, first))
+    def on_document(doc_id, code):
+        with use_language(code):
+            units = document_units(qa, doc_id)
+            chapters = chapters_of(units)
+            first = chapters[0] if chapters else None
+            return (gr.update(choices=chapters, value=first),
+                    gr.update(choices=articles_of(units, first), value=None), read_html(qa, doc_id, first))
 
-    def on_chapter(doc_id, name):
-        units = document_units(qa, doc_id)
-        return gr.update(choices=articles_of(units, name), value=None), read_html(qa, doc_id, name)
+    def on_chapter(doc_id, name, code):
+        with use_language(code):
+            units = document_units(qa, doc_id)
+            return gr.update(choices=articles_of(units, name), value=None), read_html(qa, doc_id, name)
 
-    doc.input(on_document, [doc], [chapter, article, reader], api_visibility="private")
-    chapter.input(on_chapter, [doc, chapter], [article, reader], api_visibility="private")
-    article.input(lambda d, c, a: read_html(qa, d, c, a), [doc, chapter, article], [reader], api_visibility="private")
+    def on_article(doc_id, name, unit, code):
+        with use_language(code):
+            return read_html(qa, doc_id, name, unit)
 
-    def on_reference(evt: gr.EventData):
+    doc.input(on_document, [doc, language], [chapter, article, reader], api_visibility="private")
+    chapter.input(on_chapter, [doc, chapter, language], [article, reader], api_visibility="private")
+    article.input(on_article, [doc, chapter, article, language], [reader], api_visibility="private")
+
+    def on_reference(code, evt: gr.EventData):
         """A cross-reference clicked while reading: the reader moves to the article it names."""
         data = evt._data or {}
         doc_id = data.get("doc")
@@ -301,11 +398,12 @@ def _read_tab(qa) -> gr.Dropdown:
         if unit is None:
             return gr.update(), gr.update(), gr.update(), gr.update()
         units = document_units(qa, doc_id)
-        return (gr.update(value=doc_id), gr.update(choices=chapters_of(units), value=name),
-                gr.update(choices=articles_of(units, name), value=unit), read_html(qa, doc_id, name, unit))
+        with use_language(code):
+            return (gr.update(value=doc_id), gr.update(choices=chapters_of(units), value=name),
+                    gr.update(choices=articles_of(units, name), value=unit), read_html(qa, doc_id, name, unit))
 
-    reader.click(on_reference, None, [doc, chapter, article, reader], api_visibility="private")
-    return doc
+    reader.click(on_reference, [language], [doc, chapter, article, reader], api_visibility="private")
+    return doc, reader
 
 
 def _api_endpoints(qa) -> None:

@@ -9,9 +9,17 @@ from typing import Optional, Sequence
 
 from ..highlight import esc, esc_md, highlight, safe_url
 from ..models import Answer, Passage
+from .i18n import t
 
 NO_CHAPTER = "(no chapter)"
-PANEL_PLACEHOLDER = '<div class="qa-panel"><p class="qa-note">The cited passages of each answer appear here.</p></div>'
+
+
+def panel_placeholder() -> str:
+    """The evidence panel before the first answer, in the current language."""
+    return f'<div class="qa-panel"><p class="qa-note">{esc(t("panel_placeholder"))}</p></div>'
+
+
+PANEL_PLACEHOLDER = panel_placeholder()  # English
 _PATH_SEP = re.compile(r"[\\/]")
 
 CSS = """
@@ -58,11 +66,11 @@ def _meta_line(p: Passage) -> str:
     parts = [esc(x) for x in (p.kind, p.language, p.date) if x]
     url = safe_url(p.source)
     if url:
-        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">source</a>')
+        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(t("source"))}</a>')
     elif p.source:  # a server-side path says nothing useful to a reader: show the file name only
         local = p.source.startswith("/") or p.source[1:3] in (":\\", ":/")
         shown = _PATH_SEP.split(p.source)[-1] if local else p.source
-        parts.append(f"{'file' if local else 'source'}: {esc(shown)}")
+        parts.append(f"{esc(t('file' if local else 'source'))}: {esc(shown)}")
     return " · ".join(parts)
 
 
@@ -116,11 +124,12 @@ def refers_to_html(references: Sequence, targets: dict) -> str:
         seen.add(key)
         text = targets.get((r.doc, r.article)) if r.resolved else None
         if text is None:
-            items.append(f'<p class="qa-note">refers to {esc(r.target or r.text)} — {esc(r.reason or "not found")}</p>')
+            items.append(f'<p class="qa-note">{esc(t("refers_to"))} {esc(r.target or r.text)} — '
+                         f'{esc(r.reason or "not found")}</p>')
             continue
         body = highlight(text, paragraph_texts(text, r.paragraphs), markdown=True)
         items.append(f'<details class="qa-refers" data-doc="{esc(r.doc)}" data-article="{esc(r.article)}">'
-                     f'<summary>refers to {esc(r.target)}</summary><div class="qa-text">{body}</div></details>')
+                     f'<summary>{esc(t("refers_to"))} {esc(r.target)}</summary><div class="qa-text">{body}</div></details>')
     return "".join(items)
 
 
@@ -138,7 +147,7 @@ def reference_view_html(passages: Sequence[Passage], paragraph: Optional[int], r
              for i, p in enumerate(passages) for r in (references or {}).get(p.id, [])]
     first = passages[0]
     marked = paragraph_texts(text, [paragraph]) if paragraph else []
-    return panel(f'<h3>Referenced: {esc(first.citation)}</h3><div class="qa-card" id="qa-ref-target">'
+    return panel(f'<h3>{esc(t("referenced"))} {esc(first.citation)}</h3><div class="qa-card" id="qa-ref-target">'
                  f'<div class="qa-meta">{esc(" › ".join(first.headings))}</div>'
                  f'<div class="qa-text">{highlight(text, marked, links=links, markdown=True)}</div></div>')
 
@@ -171,7 +180,7 @@ def gloss_table(glosses: Sequence) -> str:
                    for g in glosses if g.meanings)
     if not rows:
         return ""
-    return (f'<details class="qa-gloss-table"><summary>Word by word (pinyin, meanings)</summary>'
+    return (f'<details class="qa-gloss-table"><summary>{esc(t("word_by_word"))}</summary>'
             f"<table>{rows}</table></details>")
 
 
@@ -182,17 +191,17 @@ def panel(body: str) -> str:
 def evidence_html(answer: Answer, nearest: int = 3, targets: Optional[dict] = None) -> str:
     """The side panel: cited passages with the quoted sentences marked, or the nearest passages.
     ``targets`` ((doc, article) → text) are the articles the cited passages refer to."""
-    timing = f"{answer.timings.get('total_ms', 0):.0f} ms"
+    timing = f"{esc(t('confidence'))} {answer.confidence:.2f} · {answer.timings.get('total_ms', 0):.0f} ms"
     if answer.abstained:
         cards = "".join(passage_card(h.passage, i, terms=h.matched_terms, references=h.references)
                         for i, h in enumerate(answer.nearest[:nearest], 1))
-        return panel(f"<h3>Nearest passages — not an answer</h3>{cards or '<p>No passages found.</p>'}"
-                      f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
+        return panel(f"<h3>{esc(t('nearest_not_answer'))}</h3>{cards or '<p>' + esc(t('no_passages')) + '</p>'}"
+                      f'<p class="qa-note">{timing}</p>')
     cards = "".join(passage_card(c.hit.passage, i, quotes=c.quotes, glosses=c.gloss, references=c.hit.references,
                                  footer=refers_to_html(c.hit.references, targets or {}))
                     for i, c in enumerate(answer.citations, 1))
-    return panel(f"<h3>Cited provisions</h3>{cards}"
-                  f'<p class="qa-note">confidence {answer.confidence:.2f} · {timing}</p>')
+    return panel(f"<h3>{esc(t('cited_provisions'))}</h3>{cards}"
+                  f'<p class="qa-note">{timing}</p>')
 
 
 def _snippet(text: str, n: int = 90) -> str:
@@ -203,17 +212,17 @@ def _snippet(text: str, n: int = 90) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The chat message: the answer with its verbatim quotes, then the sources it cites (after how a
     follow-up was read, "Read as: 《…》第六条", when it leaned on the conversation)."""
-    read_as = [f"*Read as: {esc_md(answer.read_as)}*", ""] if answer.read_as else []
+    read_as = [f"*{esc_md(t('read_as'))} {esc_md(answer.read_as)}*", ""] if answer.read_as else []
     if answer.abstained:
         lines = [*read_as, f"**{esc_md(answer.text)}**", ""]
         lines += [f"{i}\\. {esc_md(h.citation)} — {esc_md(_snippet(h.passage.text))}"
                   for i, h in enumerate(answer.nearest[:3], 1)]
         return "\n".join(lines)
-    lines = [*read_as, esc_md(answer.text), "", "**Sources**"]
+    lines = [*read_as, esc_md(answer.text), "", f"**{esc_md(t('sources'))}**"]
     for i, c in enumerate(answer.citations, 1):
         meta = " · ".join(esc_md(x) for x in (c.hit.passage.kind, c.hit.passage.date) if x)
         named = list(dict.fromkeys(r.target for r in c.hit.references if r.resolved))
-        refers = f" — refers to {', '.join(esc_md(t) for t in named)}" if named else ""
+        refers = f" — {esc_md(t('refers_to'))} {', '.join(esc_md(n) for n in named)}" if named else ""
         lines.append(f"\\[{i}\\] {esc_md(c.hit.citation)} ({meta}){refers}")
     return "\n".join(lines)
 

@@ -61,8 +61,11 @@ def launch(demo, host: str = "127.0.0.1", port: Optional[int] = 7860, auth: Opti
     demo.queue(status_update_rate=1.0)
     if auth is not None:
         auth = login_gate(*auth)
+    from .layout import TRANSLATIONS
+
     return demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
-                       max_file_size=MAX_FILE_BYTES, theme=theme(), css=CSS, footer_links=["api"], **kwargs)
+                       max_file_size=MAX_FILE_BYTES, theme=theme(), css=CSS, footer_links=["api"],
+                       i18n=TRANSLATIONS, **kwargs)
 
 
 def serve(index_dir=None, corpus=None, host: str = "127.0.0.1", port: int = 7860,
