@@ -99,10 +99,10 @@ def test_delete_question_names_the_document_and_says_when_it_is_bundled(assistan
 
 
 def test_reader_renders_markdown_of_a_document(assistant, tmp_path):
-    (tmp_path / "md-reader.md").write_text("# T\n\n**说明：** 这是正文。\n\n- 第一项\n", encoding="utf-8")
+    (tmp_path / "md-reader.md").write_text("# T\n\n**说明：** 这是正文。\n\n- 船舶登记\n", encoding="utf-8")
     assistant.add([str(tmp_path / "md-reader.md")], show_progress=False)
     html = webapp.read_html(assistant, "md-reader.md")
-    assert "<strong>说明：</strong>" in html and "**" not in html and "• 第一项" in html
+    assert "<strong>说明：</strong>" in html and "**" not in html and "• 船舶登记" in html
     webapp.delete(assistant, "md-reader.md")
     assert Path(tmp_path / "md-reader.md").exists()
 
