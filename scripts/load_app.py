@@ -153,8 +153,10 @@ class DocumentsFlow:
         config = self.http.get(self.url + "config").raise_for_status().json()
         by_elem = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
         self.button = by_elem["qa-add"]
-        self.fn_index = next(d["id"] for d in config["dependencies"]
-                             if [self.button, "click"] in [list(t) for t in d["targets"]])
+        event = next(d for d in config["dependencies"] if [self.button, "click"] in [list(t) for t in d["targets"]])
+        self.fn_index = event["id"]
+        # The event's inputs as the page sends them: the files, and the interface language.
+        self.inputs = [{by_elem["qa-upload"]: "files", by_elem["qa-language"]: "en"}.get(i) for i in event["inputs"]]
 
     def index_file(self, path: Path) -> str:
         """Upload one file and index it; returns the status text the Documents tab shows."""
@@ -163,7 +165,7 @@ class DocumentsFlow:
                                       files=[("files", (path.name, fh, "text/markdown"))]).raise_for_status().json()
         files = [{"path": uploaded[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}]
         session = uuid.uuid4().hex[:11]
-        body = {"data": [files], "fn_index": self.fn_index, "session_hash": session, "trigger_id": self.button,
+        body = {"data": [files if i == "files" else i for i in self.inputs], "fn_index": self.fn_index, "session_hash": session, "trigger_id": self.button,
                 "event_data": None}
         self.http.post(self.url + "gradio_api/queue/join", json=body).raise_for_status()
         with self.http.stream("GET", self.url + "gradio_api/queue/data", params={"session_hash": session}) as resp:

@@ -113,7 +113,7 @@ def test_upload_shows_one_progress_bar_with_the_current_stage(page, tmp_path):
         if bars:
             seen.append(bars)
             if len(seen) == 3:
-                screenshot(page, "ui-upload-progress", full_page=False)
+                screenshot(page, "ui-upload-progress")
         page.wait_for_timeout(150)
     assert seen, "no progress was shown"
     assert max(len(bars) for bars in seen) == 1, seen  # one bar, not one per refreshed component
