@@ -136,5 +136,5 @@ def rows_for(client, collection: str, field: str, values: Sequence, fields: Sequ
 
 
 def manifest_of(client, generation: str) -> Optional[dict]:
-    rows = client.query(meta_name(generation), filter='key == "manifest"', output_fields=["body"])
+    rows = client.get(meta_name(generation), ids=["manifest"], output_fields=["body"])  # by primary key: fast
     return json.loads(rows[0]["body"]) if rows else None
