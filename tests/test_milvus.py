@@ -126,6 +126,25 @@ def test_filters_run_on_the_server_and_still_fill_k(bundled, repo_assistant):
 # ---------------------------------------------------------------------------- writes
 
 
+def test_training_questions_are_stored_and_used_like_the_folder_index(server, repo_index, tmp_path):
+    address = server.address("learned")
+    build(address, repo_index)
+    folder = tmp_path / "folder"
+    shutil.copytree(repo_index, folder)
+    milvus, local = Assistant.open(address), Assistant.open(folder)
+    doc = next(d["id"] for d in milvus.documents() if d["kind"] == "news")
+    questions = [{"id": "t1", "question": "Which industries will the development zones prioritise?", "gold": [{"doc": doc}]},
+                 {"id": "t2", "question": "Not in this index", "gold": [{"doc": "no/such.md"}]}]
+    reports = [milvus.learn(questions), local.learn(questions)]
+    assert [(r.learned, len(r.skipped)) for r in reports] == [(1, 1), (1, 1)]
+    assert [q.question for q in milvus.retriever.learned.questions] == [questions[0]["question"]]
+    question = "What will the development zones prioritise?"
+    assert keys(milvus.search(question, k=5)) == keys(local.search(question, k=5))
+    assert milvus.learn([]).learned == 0 and milvus.retriever.learned is None
+
+
+
+
 def test_add_replace_remove_by_document_and_idempotent_re_add(server, repo_index, tmp_path):
     address = server.address("edits")
     build(address, repo_index)
