@@ -25,7 +25,8 @@ from qa.integrity import QAIndexError
 QUESTIONS = ["When do the Chongqing development zone regulations take effect?",
              "Who approves a national-level development zone?",
              "开发区 土地", "开发区管理机构负责什么？", "重庆市开发区条例什么时候施行",
-             "What is the 33618 manufacturing cluster system?"]
+             "What is the 33618 manufacturing cluster system?",
+             "2025年1月22日，重庆市第六届人民代表大会第三次会议通过《重庆市开发区条例》。"]  # pasted: found verbatim
 NEW_DOC = ("# 示例园区管理办法\n\n第一条 园区管理机构负责园区的规划和招商引资。\n\n"
            "第二条 园区内企业应当遵守安全生产规定，并接受本办法第一条所称管理机构的监督。\n")
 
@@ -97,6 +98,8 @@ def test_milvus_index_ranks_and_answers_like_the_folder_index(bundled, repo_assi
     for question in QUESTIONS:
         ours, theirs = bundled.search(question, k=5), repo_assistant.search(question, k=5)
         assert keys(ours) == keys(theirs) and references(ours) == references(theirs), question
+    pasted = bundled.search(QUESTIONS[-1], k=1)[0].passage
+    assert QUESTIONS[-1] in pasted.text  # the source of a pasted sentence first, found with Milvus's `like`
     for question in QUESTIONS[:4]:
         ours, theirs = bundled.ask(question), repo_assistant.ask(question)
         assert (ours.text, ours.abstained) == (theirs.text, theirs.abstained), question
