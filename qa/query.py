@@ -83,10 +83,16 @@ MIN_CJK_FRAGMENT = 10
 MIN_LATIN_FRAGMENT = 30
 
 
+_SENTENCE_RUN = re.compile(r"[\n\t。；;！？!?“”\"「」『』：:]+")
+
+
 def verbatim_fragments(question: str) -> list[str]:
-    """Punctuation-free runs of ``question`` long enough to look pasted from a provision, longest first."""
-    runs = (r.strip() for r in _PUNCTUATION_RUN.split(question) if r.strip())
-    long_runs = [r for r in runs
+    """Runs of ``question`` long enough to look pasted from a provision, longest first: whole clauses
+    (split at sentence ends, quotes and colons, so a clause's own commas and brackets stay) and the
+    punctuation-free pieces within them (which survive a paste whose punctuation differs)."""
+    clauses = [r.strip() for r in _SENTENCE_RUN.split(question) if r.strip()]
+    pieces = [r.strip() for c in clauses for r in _PUNCTUATION_RUN.split(c) if r.strip()]
+    long_runs = [r for r in clauses + pieces
                  if len(_CJK.findall(r)) >= MIN_CJK_FRAGMENT or (not _CJK.search(r) and len(r) >= MIN_LATIN_FRAGMENT)]
     return sorted(set(long_runs), key=len, reverse=True)
 

@@ -327,7 +327,7 @@ class Retriever:
         """Passages that contain the question's pasted runs verbatim, when those runs are most of the
         question: the source of a pasted sentence ranks first (most matched text first, then by rank)."""
         matched: dict[int, int] = {}
-        for fragment in query.fragments[:5]:
+        for fragment in query.fragments[:8]:
             for pid in _only(self.index.store.passages_containing(fragment), allowed):
                 matched[pid] = matched.get(pid, 0) + len(fragment)
         enough = 0.5 * searchable_length(query.text)

@@ -7,7 +7,11 @@ from qa.query import verbatim_fragments
 
 def test_pasted_runs_are_found_in_a_question():
     question = "这句话出自哪里：“经国务院规定的部门或者国务院规定的地方人民政府批准，可以设立”"
-    assert verbatim_fragments(question) == ["经国务院规定的部门或者国务院规定的地方人民政府批准"]
+    assert verbatim_fragments(question) == ["经国务院规定的部门或者国务院规定的地方人民政府批准，可以设立",
+                                            "经国务院规定的部门或者国务院规定的地方人民政府批准"]
+    # a clause keeps its commas and brackets; its pieces are tried too
+    assert verbatim_fragments("其他人员，由区县（自治县）人民政府给予误工补贴。") == [
+        "其他人员，由区县（自治县）人民政府给予误工补贴", "人民政府给予误工补贴"]
     assert verbatim_fragments("外资企业有哪些优惠？") == []  # a short question has no long run
     long_english = "the regulations aim to innovate the industrial land supply model"
     assert verbatim_fragments(f'Where is "{long_english}" from?') == [long_english]
