@@ -19,6 +19,7 @@ from ...models import Passage
 from .collections import PASSAGE_FIELDS, literal, meta_name, rows_for, scan
 
 _CACHE_LIMIT = 200_000
+DOCUMENT_FIELDS = ("title", "kind", "language", "date", "source", "passages", "added_at")  # as Store.documents()
 
 
 class AllowedIds(np.ndarray):
@@ -74,7 +75,7 @@ class MilvusStore:
 
     # -------------------------------------------------------------- documents (held in memory)
     def documents(self) -> list[dict]:
-        rows = [{"id": doc_id, **body} for doc_id, body in self._docs.items()]
+        rows = [{"id": doc_id, **{k: body.get(k) for k in DOCUMENT_FIELDS}} for doc_id, body in self._docs.items()]
         rows.sort(key=lambda d: d["id"])
         return sorted(rows, key=lambda d: d["kind"], reverse=True)
 
