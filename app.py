@@ -21,6 +21,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes the app to the network)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login")
+    parser.add_argument("--llm", default=os.environ.get("QA_LLM_URL"), metavar="URL",
+                        help="OpenAI-compatible chat server for generated answers, checked before they are shown "
+                             "(default: $QA_LLM_URL; none: quotes only)")
+    parser.add_argument("--llm-model", default=os.environ.get("QA_LLM_MODEL"), metavar="NAME",
+                        help="model name to ask the server for (default: $QA_LLM_MODEL)")
+    parser.add_argument("--llm-timeout", type=float, default=None, metavar="SECONDS",
+                        help="seconds a generated answer may take (default 60)")
     args = parser.parse_args(argv)
     if args.auth is not None and ":" not in args.auth:
         parser.error("--auth takes USER:PASS")
@@ -34,7 +41,8 @@ def main(argv=None) -> int:
 
     try:
         serve(args.index, args.corpus, args.host, args.port,
-              tuple(args.auth.split(":", 1)) if args.auth else None, say=lambda m: print(m, flush=True))
+              tuple(args.auth.split(":", 1)) if args.auth else None, say=lambda m: print(m, flush=True),
+              llm=args.llm, llm_model=args.llm_model, llm_timeout=args.llm_timeout)
     except USER_ERRORS as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Sequence, overload
+from typing import Iterator, Optional, Sequence, overload
 
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .filters import Filters
@@ -22,6 +22,8 @@ from .questions import load_questions, parse_training_items
 from .loaders import LoadError
 from .models import Answer, Hit, Passage
 from .query import Query
+from .generative import GenerativeReader
+from .llm_client import DEFAULT_TIMEOUT_S, ChatEndpoint
 from .reader import get_reader
 from .reference_resolver import ReferenceResolver
 from .references import Reference
@@ -52,12 +54,17 @@ class Assistant:
     """Question answering over one index: a folder, or ``milvus://HOST:PORT/COLLECTION``."""
 
     def __init__(self, index_dir: str | Path | None = None, embedder: str | Embedder | None = None,
-                 reader: Optional[str] = None, settings: Optional[SearchSettings] = None, k: int = 10):
+                 reader: Optional[str] = None, settings: Optional[SearchSettings] = None, k: int = 10,
+                 llm: Optional[str] = None, llm_model: Optional[str] = None, llm_timeout: Optional[float] = None):
+        """``llm``: the address of an OpenAI-compatible chat server (llama.cpp, Ollama, vLLM); answers
+        then also carry a generated text, checked against the quoted passages (``qa.generative``)."""
         self.index_dir = backends.locate(index_dir if index_dir is not None else default_index_dir())
         self._embedder_spec = embedder
         self._embedder: Optional[Embedder] = embedder if isinstance(embedder, Embedder) else None
         self._reader_spec = reader
         self._reader = None
+        # A malformed address or timeout fails here, not at the first question.
+        self.llm = ChatEndpoint(llm, llm_model or None, llm_timeout or DEFAULT_TIMEOUT_S) if llm else None
         self.settings = settings or SearchSettings()
         self.k = k
         self._index: Optional[LoadedIndex] = None
@@ -129,7 +136,8 @@ class Assistant:
     @property
     def reader(self):
         if self._reader is None:
-            self._reader = get_reader(self._reader_spec, self.embedder)
+            reader = get_reader(self._reader_spec, self.embedder)
+            self._reader = GenerativeReader(reader, self.llm) if self.llm else reader
         return self._reader
 
     # ---------------------------------------------------------------- writes
@@ -225,6 +233,17 @@ class Assistant:
         about Article 6?", "那法律责任呢？") be read in the law the conversation is about; the answer
         says how in ``read_as`` and carries the new ``focus``. ``focus=False`` ignores the history.
         """
+        answer = None
+        for answer in self.ask_stream(question, k, filters, history, focus, **narrowing):
+            pass
+        return answer
+
+    def ask_stream(self, question: str, k: Optional[int] = None, filters: Optional[Filters] = None,
+                   history: Optional[Sequence] = None, focus: bool = True, *, reader=None,
+                   **narrowing) -> Iterator[Answer]:
+        """``ask`` as it grows: with a language model (``llm=``), the extractive answer first, then
+        the generated answer sentence by sentence (each checked before it is yielded), then the final
+        answer. Without one, a single answer. ``reader`` overrides the assistant's reader."""
         started = time.perf_counter()
         retriever = self.retriever
         query = retriever.parse(question)
@@ -237,27 +256,31 @@ class Assistant:
         t = time.perf_counter()
         self.resolver.attach(result.hits)
         timings_references = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
         result.query.noise_floor = retriever.noise_floor
-        reading = self.reader.read(result.query, result.hits)
-        timings = dict(result.timings)
-        timings["read_ms"] = (time.perf_counter() - t) * 1000
-        timings["references_ms"] = timings_references
-        if result.query.language != "zh":
-            t = time.perf_counter()
-            for citation in reading.citations:
-                if citation.hit.passage.language == "zh":
-                    citation.gloss = [g for quote in citation.quotes for g in gloss(quote)]
-            timings["gloss_ms"] = (time.perf_counter() - t) * 1000
-        timings["total_ms"] = (time.perf_counter() - started) * 1000
-        question = result.query.text
-        cited = [] if reading.abstained else [(c.hit.passage.title, c.hit.passage.article) for c in reading.citations]
-        return Answer(question=question, text=reading.text, citations=reading.citations,
-                      confidence=reading.confidence, abstained=reading.abstained, partial=reading.partial,
-                      nearest=list(result.hits), timings=timings,
-                      translated_query=result.translation.text if result.translation else None,
-                      read_as=asked.label() if asked else None,
-                      focus=focus_after(asked, named, query.article, cited, before))
+        reader = reader or self.reader
+        t = time.perf_counter()
+        readings = reader.stream(result.query, result.hits) if hasattr(reader, "stream") else \
+            iter([reader.read(result.query, result.hits)])
+        for reading in readings:
+            timings = dict(result.timings)
+            timings["read_ms"] = (time.perf_counter() - t) * 1000
+            timings["references_ms"] = timings_references
+            if result.query.language != "zh":
+                g = time.perf_counter()
+                for citation in reading.citations:
+                    if citation.hit.passage.language == "zh" and not citation.gloss:
+                        citation.gloss = [w for quote in citation.quotes for w in gloss(quote)]
+                timings["gloss_ms"] = (time.perf_counter() - g) * 1000
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            cited = [] if reading.abstained else [(c.hit.passage.title, c.hit.passage.article)
+                                                  for c in reading.citations]
+            yield Answer(question=result.query.text, text=reading.text, citations=reading.citations,
+                         confidence=reading.confidence, abstained=reading.abstained, partial=reading.partial,
+                         nearest=list(result.hits), timings=timings,
+                         translated_query=result.translation.text if result.translation else None,
+                         read_as=asked.label() if asked else None,
+                         focus=focus_after(asked, named, query.article, cited, before),
+                         generated=reading.generated, note=reading.note)
 
     def focus_of(self, history: Optional[Sequence]) -> Optional[Focus]:
         """The law (and article) a conversation is about after ``history`` (see ``ask``).
@@ -287,8 +310,10 @@ class Assistant:
     def warm_up(self) -> None:
         """Load models, dictionaries and the index now, so the first real question is fast."""
         self.retriever.noise_floor  # measured once per index generation
-        self.ask("When do the regulations take effect?")
-        self.ask("条例自何时起施行？")
+        extractive = getattr(self.reader, "fallback", self.reader)  # never waits for a language model
+        for question in ("When do the regulations take effect?", "条例自何时起施行？"):
+            for _ in self.ask_stream(question, reader=extractive):
+                pass
         gloss("开发区")  # the gloss dictionaries (CC-CEDICT) load once, here
 
     # ---------------------------------------------------------------- cross-references

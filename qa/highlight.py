@@ -103,7 +103,7 @@ def markdown_styles(text: str) -> list[int]:
 
 def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
               tips: Sequence[tuple[int, int, str]] = (), links: Sequence[tuple[int, int, str]] = (),
-              markdown: bool = False) -> str:
+              markdown: bool = False, escape=esc, tip_attribute: str = "data-gloss") -> str:
     """Escaped HTML of ``text`` with quoted sentences in ``<mark class="quote">`` and matched
     terms in ``<mark class="term">`` (both classes where they overlap).
 
@@ -113,6 +113,8 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
     element around whatever marks fall inside it; the tag is the caller's (already escaped) HTML.
     With ``markdown``, bold text and headings show in bold and list markers as bullets, their
     syntax hidden (``markdown_styles``); nothing else of the text becomes markup.
+    ``escape=esc_md`` escapes the text for a Markdown renderer (the chat) instead, whose sanitiser
+    drops ``data-`` attributes: there the tooltip goes in ``tip_attribute="title"``.
     """
     text = text or ""
     flags = spans(text, quotes, terms)
@@ -121,22 +123,24 @@ def highlight(text: str, quotes: Iterable[str] = (), terms: Iterable[str] = (),
     for n, (start, end, _) in enumerate(tips, 1):
         for i in range(max(0, start), min(len(text), end)):
             tip_of[i] = n
+    tips = [f'<span class="qa-gloss" tabindex="0" {tip_attribute}="{esc(tip)}">' for _, _, tip in tips]
     out: list[str] = []
     at = 0
     for start, end, tag in sorted(links):
         start, end = max(start, at), min(end, len(text))
         if start >= end:
             continue
-        out.append(_runs(text, flags, tip_of, tips, styles, at, start))
+        out.append(_runs(text, flags, tip_of, tips, styles, escape, at, start))
         name = tag[1:].split(" ", 1)[0].rstrip(">")
-        out.append(f"{tag}{_runs(text, flags, tip_of, tips, styles, start, end)}</{name}>")
+        out.append(f"{tag}{_runs(text, flags, tip_of, tips, styles, escape, start, end)}</{name}>")
         at = end
-    out.append(_runs(text, flags, tip_of, tips, styles, at, len(text)))
+    out.append(_runs(text, flags, tip_of, tips, styles, escape, at, len(text)))
     return "".join(out)
 
 
-def _runs(text: str, flags: list[int], tip_of: list[int], tips, styles: list[int], begin: int, stop: int) -> str:
-    """The escaped, marked HTML of ``text[begin:stop]``."""
+def _runs(text: str, flags: list[int], tip_of: list[int], tip_tags: list[str], styles: list[int], escape,
+          begin: int, stop: int) -> str:
+    """The escaped, marked HTML of ``text[begin:stop]`` (``tip_tags``: each tip's opening tag)."""
     out: list[str] = []
     i = begin
     while i < stop:
@@ -146,11 +150,11 @@ def _runs(text: str, flags: list[int], tip_of: list[int], tips, styles: list[int
         if styles[i] & HIDE:
             i = j
             continue
-        run = "•" * (j - i) if styles[i] & BULLET else esc(text[i:j])
+        run = "•" * (j - i) if styles[i] & BULLET else escape(text[i:j])
         if styles[i] & STRONG:
             run = f"<strong>{run}</strong>"
         if tip_of[i]:
-            run = f'<span class="qa-gloss" tabindex="0" data-gloss="{esc(tips[tip_of[i] - 1][2])}">{run}</span>'
+            run = f"{tip_tags[tip_of[i] - 1]}{run}</span>"
         flag = flags[i]
         if flag:
             classes = " ".join(c for bit, c in ((QUOTE, "quote"), (TERM, "term")) if flag & bit)

@@ -134,6 +134,23 @@ class Citation:
 
 
 @dataclass
+class Generation:
+    """A language model's answer that passed the checks (``qa.answer_check``): only checked sentences.
+
+    ``complete`` is False while it is still being streamed; ``dropped`` counts the sentences left
+    out for citing no passage.
+    """
+
+    text: str
+    model: str
+    complete: bool = True
+    dropped: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     """What `ask` returns: the answer, its evidence, and how sure and how fast it was."""
 
@@ -150,6 +167,9 @@ class Answer:
     # stood alone) and what the conversation is about after this answer (the next turn's history).
     read_as: Optional[str] = None
     focus: Optional[Focus] = None
+    generated: Optional[Generation] = None  # with ``--llm``: the checked generated answer, above the quotes
+    note: Optional[str] = None  # one line: why a generated answer is not shown
+
 
     @property
     def state(self) -> str:
@@ -169,4 +189,6 @@ class Answer:
             "translated_query": self.translated_query,
             "read_as": self.read_as,
             "focus": self.focus.to_dict() if self.focus else None,
+            "generated": self.generated.to_dict() if self.generated else None,
+            "note": self.note,
         }

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
 from .embedders import Embedder
 from .lexical import tokenize
-from .models import Citation, Hit
+from .models import Citation, Generation, Hit
 from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
 from .text import detect_language, split_sentences
 
@@ -47,6 +47,8 @@ class Reading:
     partial: bool = False  # the passage is on topic but the quoted sentences may not answer
     support: float = 0.0  # how well the best quoted sentence matches the question (for calibration)
     sentence_similarity: float = 0.0  # cosine of the question and the best quoted sentence (for calibration)
+    generated: Optional[Generation] = None  # a checked generated answer (qa.generative)
+    note: Optional[str] = None  # why a generated answer is not shown
 
 
 class Reader(Protocol):

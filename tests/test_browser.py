@@ -111,6 +111,19 @@ GLOSS_QUESTION = "Which department coordinates the demonstration development zon
 GLOSS_QUOTE = "市人民政府商务主管部门负责全市示范开发区的综合协调、统计监测和考核评价工作。"
 
 
+def tooltip(page) -> dict:
+    """The visible gloss tooltip: its text and its box (it is one element, placed by script)."""
+    tip = page.locator("#qa-tip")
+    expect(tip).to_be_visible()
+    return {"text": tip.inner_text(), **tip.bounding_box()}
+
+
+def assert_inside_viewport(page, box: dict) -> None:
+    width, height = page.evaluate("[document.documentElement.clientWidth, document.documentElement.clientHeight]")
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, (box, width, height)
+
+
 def test_a_chinese_quote_explains_each_word_on_hover_and_focus(page):
     evidence = page.locator("#qa-evidence")
     ask(page, GLOSS_QUESTION)
@@ -118,20 +131,51 @@ def test_a_chinese_quote_explains_each_word_on_hover_and_focus(page):
     assert "".join(evidence.locator("mark.quote").all_inner_texts()) == GLOSS_QUOTE  # highlight kept whole
     words = evidence.locator("mark.quote .qa-gloss")
     first = words.first
-    first.focus()  # keyboard: every glossed word is focusable
-    tooltip = first.evaluate("el => getComputedStyle(el, '::after').content")
-    assert "shì" in tooltip and "city" in tooltip.lower(), tooltip
+    first.focus()  # keyboard: every glossed word is focusable, and the tooltip describes it
+    text = tooltip(page)["text"]
+    assert "shì" in text and "city" in text.lower(), text
+    assert first.get_attribute("aria-describedby") == "qa-tip"
     first.evaluate("el => el.blur()")
+    expect(page.locator("#qa-tip")).to_be_hidden()
     target = evidence.locator('.qa-gloss', has_text="负责").first
     target.hover()
-    tooltip = target.evaluate("el => getComputedStyle(el, '::after').content")
-    assert "fù zé" in tooltip and "responsible" in tooltip, tooltip
+    text = tooltip(page)["text"]
+    assert "fù zé" in text and "responsible" in text, text
+    # the word nearest the right edge: its tooltip is moved left, never cut off by the viewport
+    rightmost = max(words.all(), key=lambda w: w.bounding_box()["x"] + w.bounding_box()["width"])
+    rightmost.hover()
+    box = tooltip(page)
+    assert_inside_viewport(page, box)
     page.wait_for_timeout(300)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "gloss-tooltip.png"))  # the tooltip of 负责, mouse still on it
+    page.screenshot(path=str(SCREENSHOTS / "gloss-tooltip.png"))  # the tooltip at the right edge, mouse on it
     evidence.get_by_text("Word by word (pinyin, meanings)").click()
     expect(evidence.locator(".qa-gloss-table table")).to_contain_text("综合")
     shot(page, "gloss-table")
+
+
+def test_the_quote_in_the_chat_answer_is_glossed_too(page):
+    chat = page.locator("#qa-chatbot")
+    ask(page, GLOSS_QUESTION)
+    words = chat.locator(".qa-gloss")
+    expect(words.first).to_be_visible()
+    assert GLOSS_QUOTE in chat.inner_text()  # the quote still reads exactly as the law
+    target = chat.locator(".qa-gloss", has_text="负责").first
+    target.hover()
+    box = tooltip(page)
+    assert "fù zé" in box["text"] and "responsible" in box["text"], box
+    assert_inside_viewport(page, box)
+    page.mouse.move(5, 5)
+    expect(page.locator("#qa-tip")).to_be_hidden()
+    page.set_viewport_size({"width": 700, "height": 900})  # a narrow window: the chat reaches the right edge
+    rightmost = max(words.all(), key=lambda w: w.bounding_box()["x"] + w.bounding_box()["width"])
+    rightmost.scroll_into_view_if_needed()
+    rightmost.focus()  # keyboard focus shows it as well
+    box = tooltip(page)
+    assert box["text"] and rightmost.get_attribute("tabindex") == "0"
+    assert_inside_viewport(page, box)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "gloss-tooltip-chat.png"))
 
 
 def test_chat_abstains_and_reports_bad_input(page):
@@ -223,3 +267,45 @@ def test_script_injection_document_runs_nothing(page):
         element.hover()  # would fire the onmouseover payload if it had become markup
     assert page.evaluate(flag) is None
     assert page.locator("img[src='x']").count() == 0 and page.locator("b[onmouseover]").count() == 0
+
+
+@pytest.fixture(scope="module")
+def llm_app_url(tmp_path_factory):
+    """A second app whose assistant asks a replayed language model (tests/llm_replay.py) on loopback."""
+    from llm_replay import ReplayServer
+    from qa import Assistant
+
+    with ReplayServer("riverside_slow") as server:
+        from qa.web import warm_up
+
+        assistant = Assistant.open(index_copy(tmp_path_factory, "browser-llm"), llm=server.url, llm_timeout=30)
+        warm_up(assistant)  # the extractive reader only: the model is not asked
+        assert server.requests == []
+        demo, url = launch_app(assistant)
+        yield url
+        demo.close()
+        assistant.close()
+
+
+def test_a_generated_answer_streams_checked_sentences_above_the_quotes(browser, llm_app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(llm_app_url)
+    page.wait_for_selector("#qa-question textarea")
+    ask(page, EN_QUESTION)
+    generated = page.locator("#qa-chatbot .qa-generated").last
+    first = 'The Park Management Committee is "responsible for investment promotion" [1].'
+    # while streaming: the provisional label and only the sentences already checked, the quotes below
+    expect(generated).to_contain_text("Generating with replay-7b", timeout=TIMEOUT_MS)
+    expect(generated).to_contain_text(first)
+    assert "supervises work safety" not in generated.inner_text()
+    expect(page.locator("#qa-chatbot")).to_contain_text(EN_QUOTE)
+    expect(generated).to_contain_text("Generated by replay-7b — checked against the quoted passages",
+                                      timeout=TIMEOUT_MS)
+    expect(generated).to_contain_text(first + " It also provides enterprise services and supervises work safety "
+                                      "in the park [1].")
+    expect(page.locator("#qa-chatbot")).to_contain_text(EN_CITATION)
+    expect(page.locator("#qa-evidence mark.quote")).to_contain_text(EN_QUOTE)
+    shot(page, "chat-generated")
+    page.close()
+

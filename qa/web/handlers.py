@@ -36,27 +36,44 @@ def chat_turn(assistant, question: str, history: Optional[list] = None, panels: 
               conversation: Optional[dict] = None):
     """One chat turn read in the conversation's focus → (history, side panel HTML, panels per message,
     cleared textbox, conversation, focus note). A failed turn adds no answer (its focus stays)."""
+    turn = None
+    for turn in chat_turns(assistant, question, history, panels, conversation):
+        pass
+    return turn
+
+
+def chat_turns(assistant, question: str, history: Optional[list] = None, panels: Optional[list] = None,
+               conversation: Optional[dict] = None):
+    """``chat_turn`` as it grows, for Gradio to stream: the answer first, then (with a language model)
+    the generated answer sentence by sentence, each shown only after it passed the checks. The
+    conversation takes the answer in the last turn only (a new conversation object: the turn is done)."""
     history = list(history or [])
     panels = list(panels or [])
     conversation = conversation or new_conversation()
     question = question or ""
     shown = question if len(question) <= 300 else question[:300] + f"… ({len(question)} characters)"
+
+    def turn(reply: str, panel: str, talk: dict):
+        asked = {"role": "user", "content": esc_md(shown.strip()) or f"*{esc_md(t('empty_question'))}*"}
+        return (history + [asked, {"role": "assistant", "content": reply}], panel, panels + [panel, panel], "",
+                talk, focus_note(talk))
+
     try:
-        answer = assistant.ask(question, history=conversation_history(conversation))
-        conversation = add_answer(conversation, public_dict(answer.to_dict()))
-        targets = reference_targets(assistant, [r for c in answer.citations for r in c.hit.references])
-        reply, panel = answer_markdown(answer), evidence_html(answer, targets=targets)
+        targets, cited, answer = {}, None, None
+        for answer in assistant.ask_stream(question, history=conversation_history(conversation)):
+            if answer.citations is not cited:  # they change once at most, when the generated answer is final
+                cited = answer.citations
+                targets = reference_targets(assistant, [r for c in cited for r in c.hit.references])
+            reply, panel = answer_markdown(answer), evidence_html(answer, targets=targets)
+            yield turn(reply, panel, conversation)
+        yield turn(reply, panel, add_answer(conversation, public_dict(answer.to_dict())))
+        return
     except USER_ERRORS as exc:
-        conversation = add_answer(conversation, None)
         reply, panel = f"**{esc_md(t('cannot_answer'))}** {esc_md(exc)}", notice_html(str(exc))
     except Exception as exc:  # the UI shows a message, never a traceback
         log.exception("chat failed")
-        conversation = add_answer(conversation, None)
         reply, panel = f"**{esc_md(t('went_wrong'))}** {esc_md(type(exc).__name__)}", notice_html(str(exc))
-    history += [{"role": "user", "content": esc_md(shown.strip()) or f"*{esc_md(t('empty_question'))}*"},
-                {"role": "assistant", "content": reply}]
-    panels += [panel, panel]
-    return history, panel, panels, "", conversation, focus_note(conversation)
+    yield turn(reply, panel, add_answer(conversation, None))
 
 
 def select_turn(panels: Optional[list], index) -> str:

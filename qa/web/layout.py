@@ -17,7 +17,7 @@ from ..models import KINDS
 from ..assistant import USER_ERRORS
 from .conversation import (clear_focus, discard_downloads, focus_note, new_conversation, select_answer,
                            write_downloads)
-from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turn,
+from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turns,
                        cancel_upload, delete, delete_question, document_choices, document_units, documents_table,
                        fetch_official, index_summary, open_reference, read_html, reader_position, replace_question,
                        replaced_documents, search, select_turn, upload)
@@ -156,10 +156,17 @@ def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
         paths = write_downloads(state) or [None] * len(downloads)
         return [gr.update(value=str(p) if p else None, interactive=p is not None) for p in paths]
 
-    def on_ask(q, history, state, talk, code):
-        with use_language(code):
-            *shown, talk, note = chat_turn(qa, q, history, state, talk)
-            return (*shown, talk, note, *download_updates(talk))
+    def on_ask(q, history, state, talk, code):  # a generator: Gradio streams each checked sentence
+        turns = chat_turns(qa, q, history, state, talk)
+        while True:
+            with use_language(code):  # around each step: Gradio may run each on another thread
+                step = next(turns, None)
+                if step is None:
+                    return
+                *shown, turn_talk, note = step
+                done = turn_talk is not talk  # the conversation took the answer: the last update
+                downloads_now = download_updates(turn_talk) if done else [gr.update()] * len(downloads)
+            yield (*shown, turn_talk, note, *downloads_now)
 
     def on_select(state, talk, evt: gr.SelectData):
         talk = select_answer(talk, evt.index)

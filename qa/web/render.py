@@ -35,11 +35,12 @@ CSS = """
 .qa-panel mark.quote.term { background: #fcd34d; }
 .qa-note { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-warn { border-left: 4px solid #f59e0b; padding-left: 0.6rem; }
-.qa-gloss { position: relative; cursor: help; border-bottom: 1px dotted currentColor; }
-.qa-gloss:hover::after, .qa-gloss:focus::after { content: attr(data-gloss); position: absolute; left: 0;
-    top: 100%; z-index: 20; width: max-content; max-width: 18rem; white-space: normal; background: #1f2937; color: #fff; padding: 2px 8px;
-    border-radius: 4px; font-size: 0.8rem; font-weight: normal; }
+.qa-gloss { cursor: help; border-bottom: 1px dotted currentColor; }
 .qa-gloss:focus { outline: 2px solid #2563eb; }
+#qa-tip { position: fixed; z-index: 1000; display: none; width: max-content; max-width: min(18rem, calc(100vw - 16px));
+    white-space: normal; background: #1f2937; color: #fff; padding: 2px 8px; border-radius: 4px; font-size: 0.8rem;
+    font-weight: normal; line-height: 1.4; pointer-events: none; }
+.qa-generated { border-left: 3px solid #60a5fa; padding-left: 0.6rem; }
 .qa-gloss-table table { font-size: 0.85rem; margin-top: 0.3rem; }
 .qa-gloss-table td { padding: 0 0.6rem 0 0; vertical-align: top; }
 .qa-gloss-table td:nth-child(-n+2) { white-space: nowrap; }
@@ -60,6 +61,57 @@ REFERENCE_CLICK_JS = ("element.addEventListener('click', (e) => { const a = e.ta
                       "article: a.dataset.article, paragraph: a.dataset.paragraph || ''}); });")
 # The panel a reference opens in scrolls itself into sight (it may sit below a long list of results).
 REFERENCE_VIEW_JS = REFERENCE_CLICK_JS + " watch('value', () => { if (props.value) element.scrollIntoView({block: 'nearest'}); });"
+
+
+# One tooltip for every glossed word (side panel and chat alike), placed by script so that it stays
+# inside the viewport: under the word, moved left near the right edge, above the word near the
+# bottom. It shows on hover and on keyboard focus and is the word's accessible description. In the
+# chat, whose Markdown sanitiser drops data- attributes, the gloss travels in ``title`` (so it still
+# shows, as the browser's own tooltip, without script).
+TOOLTIP_SCRIPT = """<script>
+(() => {
+  const MARGIN = 8;
+  const word = (e) => e.target instanceof Element ? e.target.closest(".qa-gloss[data-gloss], .qa-gloss[title]") : null;
+  function tip() {
+    let t = document.getElementById("qa-tip");
+    if (!t) {
+      t = document.createElement("div");
+      t.id = "qa-tip";
+      t.setAttribute("role", "tooltip");
+      document.body.appendChild(t);
+    }
+    return t;
+  }
+  function show(el) {
+    if (el.hasAttribute("title")) {  // the chat keeps no data- attributes; the title would show a second tip
+      el.setAttribute("data-gloss", el.getAttribute("title"));
+      el.removeAttribute("title");
+    }
+    const t = tip();
+    t.textContent = el.getAttribute("data-gloss");
+    t.style.display = "block";
+    el.setAttribute("aria-describedby", "qa-tip");
+    const r = el.getBoundingClientRect(), w = t.offsetWidth, h = t.offsetHeight;
+    const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    const left = Math.max(MARGIN, Math.min(r.left, vw - w - MARGIN));
+    let top = r.bottom + 4;
+    if (top + h > vh - MARGIN) top = Math.max(MARGIN, r.top - h - 4);
+    t.style.left = left + "px";
+    t.style.top = top + "px";
+  }
+  function hide(el) {
+    const t = document.getElementById("qa-tip");
+    if (t) t.style.display = "none";
+    if (el) el.removeAttribute("aria-describedby");
+  }
+  document.addEventListener("mouseover", (e) => { const el = word(e); if (el) show(el); });
+  document.addEventListener("mouseout", (e) => { const el = word(e); if (el && !el.contains(e.relatedTarget)) hide(el); });
+  document.addEventListener("focusin", (e) => { const el = word(e); if (el) show(el); });
+  document.addEventListener("focusout", (e) => { const el = word(e); if (el) hide(el); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") hide(); });
+  document.addEventListener("scroll", () => hide(), true);
+})();
+</script>"""
 
 
 def _meta_line(p: Passage) -> str:
@@ -210,21 +262,38 @@ def _snippet(text: str, n: int = 90) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat message: the answer with its verbatim quotes, then the sources it cites (after how a
-    follow-up was read, "Read as: 《…》第六条", when it leaned on the conversation)."""
+    """The chat message: a checked generated answer (labelled with its model) or the note saying why it
+    is not shown, then the answer with its verbatim quotes (each Chinese word glossed on hover or
+    focus), then the sources it cites; first how a follow-up was read ("Read as: 《…》第六条") when it
+    leaned on the conversation."""
     read_as = [f"*{esc_md(t('read_as'))} {esc_md(answer.read_as)}*", ""] if answer.read_as else []
     if answer.abstained:
         lines = [*read_as, f"**{esc_md(answer.text)}**", ""]
         lines += [f"{i}\\. {esc_md(h.citation)} — {esc_md(_snippet(h.passage.text))}"
                   for i, h in enumerate(answer.nearest[:3], 1)]
         return "\n".join(lines)
-    lines = [*read_as, esc_md(answer.text), "", f"**{esc_md(t('sources'))}**"]
+    lines = list(read_as)
+    if answer.generated is not None:
+        g = answer.generated
+        label = (f"Generated by {g.model} — checked against the quoted passages" if g.complete else
+                 f"Generating with {g.model}… each sentence appears once it has passed the checks")
+        lines += [f'<div class="qa-generated">\n\n*{esc_md(label)}*\n\n{esc_md(g.text) or "…"}\n\n</div>', "",
+                  "**Quoted provisions**", ""]
+    elif answer.note:
+        lines += [f"*{esc_md(answer.note)}*", ""]
+    lines += [glossed_markdown(answer), "", f"**{esc_md(t('sources'))}**"]
     for i, c in enumerate(answer.citations, 1):
         meta = " · ".join(esc_md(x) for x in (c.hit.passage.kind, c.hit.passage.date) if x)
         named = list(dict.fromkeys(r.target for r in c.hit.references if r.resolved))
         refers = f" — {esc_md(t('refers_to'))} {', '.join(esc_md(n) for n in named)}" if named else ""
         lines.append(f"\\[{i}\\] {esc_md(c.hit.citation)} ({meta}){refers}")
     return "\n".join(lines)
+
+
+def glossed_markdown(answer: Answer) -> str:
+    """The answer text, Markdown-escaped, with each glossed word of its quotes a focusable tooltip."""
+    tips = [tip for c in answer.citations for tip in gloss_tips(answer.text, c.quotes, c.gloss)]
+    return highlight(answer.text, tips=sorted(tips), escape=esc_md, tip_attribute="title")
 
 
 def notice_html(message: str) -> str:

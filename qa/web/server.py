@@ -8,7 +8,7 @@ from typing import Optional
 import gradio as gr
 
 from ..loaders import MAX_FILE_BYTES
-from .render import CSS
+from .render import CSS, TOOLTIP_SCRIPT
 
 LOGIN_DELAY_S = (0.5, 8.0)  # after a failed login: first delay, cap (doubling per recent failure)
 
@@ -64,13 +64,16 @@ def launch(demo, host: str = "127.0.0.1", port: Optional[int] = 7860, auth: Opti
     from .layout import TRANSLATIONS
 
     return demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
-                       max_file_size=MAX_FILE_BYTES, theme=theme(), css=CSS, footer_links=["api"],
+                       max_file_size=MAX_FILE_BYTES, theme=theme(), css=CSS, head=TOOLTIP_SCRIPT, footer_links=["api"],
                        i18n=TRANSLATIONS, **kwargs)
 
 
 def serve(index_dir=None, corpus=None, host: str = "127.0.0.1", port: int = 7860,
-          auth: Optional[tuple[str, str]] = None, say=print) -> None:
-    """Open (on first run build) the index and serve the app on it: ``python app.py`` and ``qa serve``."""
+          auth: Optional[tuple[str, str]] = None, say=print, **llm) -> None:
+    """Open (on first run build) the index and serve the app on it: ``python app.py`` and ``qa serve``.
+
+    ``llm``: ``llm``, ``llm_model``, ``llm_timeout`` as for ``Assistant`` (a generative answer server).
+    """
     from ..assistant import DEFAULT_CORPUS, Assistant, default_index_dir
     from .handlers import warm_up
     from .layout import build_app
@@ -79,9 +82,11 @@ def serve(index_dir=None, corpus=None, host: str = "127.0.0.1", port: int = 7860
     started = time.perf_counter()
     if not Assistant.exists(index_dir):
         say(f"No index at {index_dir} yet: building it from {corpus or DEFAULT_CORPUS} (first run)…")
-    assistant = Assistant.open_default(index_dir, corpus=corpus, show_progress=True)
+    assistant = Assistant.open_default(index_dir, corpus=corpus, show_progress=True, **llm)
     warm_up(assistant)
     say(f"Index {index_dir} ready in {time.perf_counter() - started:.1f}s.")
+    if assistant.llm is not None:
+        say(f"Generated answers from {assistant.llm.url} (checked before they are shown).")
     if host not in ("127.0.0.1", "localhost", "::1"):
         say(f"Listening on {host}: the app is reachable from other machines.")
     launch(build_app(assistant), host=host, port=port, auth=auth)
