@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .evaluation import first_rank, summarise
-from .questions import _gold_error, _valid_gold
+from .questions import _gold_error, _valid_gold, jsonl_rows
 
 
 def is_dialogue_file(path: Path) -> bool:
@@ -33,14 +33,7 @@ def is_dialogue_file(path: Path) -> bool:
 def load_dialogues(path: Path) -> list[dict]:
     """Rows of a dialogue file; a malformed line is an error naming the file and line."""
     items = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{Path(path).name} line {lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: not valid JSON ({exc.msg})") from exc
+    for where, row in jsonl_rows(path):
         turns = row.get("turns") if isinstance(row, dict) else None
         if not isinstance(turns, list) or len(turns) < 2 or not all(
                 isinstance(t, dict) and isinstance(t.get("question"), str) and t["question"].strip() for t in turns):

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from .models import Passage
 
@@ -37,9 +37,9 @@ def _valid_gold(gold) -> bool:
         and all(isinstance(g.get(k, ""), str) for k in ("article", "quote")) for g in gold)
 
 
-def load_questions(path: Path) -> list[dict]:
-    """Rows of a question file; a malformed line is an error naming the file and line."""
-    items = []
+def jsonl_rows(path: Path) -> Iterator[tuple[str, object]]:
+    """(where, row) for each non-blank line of a JSONL file, ``where`` naming the file and line
+    for error messages; a line that is not JSON is an error naming them."""
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -48,6 +48,13 @@ def load_questions(path: Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where}: not valid JSON ({exc.msg})") from exc
+        yield where, row
+
+
+def load_questions(path: Path) -> list[dict]:
+    """Rows of a question file; a malformed line is an error naming the file and line."""
+    items = []
+    for where, row in jsonl_rows(path):
         if not isinstance(row, dict) or "question" not in row or "gold" not in row:
             raise ValueError(f"{where}: needs 'question' and 'gold'")
         if not _valid_gold(row["gold"]):
