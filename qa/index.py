@@ -336,19 +336,9 @@ class IndexWriter:
             raise QAIndexError(f"no index at {self.index_dir}: build one before storing training questions")
 
         def change(draft: _Draft) -> bool:
-            resolve = gold_resolver(draft.store, questions)
-            kept = []
-            for q in questions:
-                if resolve(q.gold):
-                    kept.append(q)
-                else:
-                    report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
+            kept, vectors = self._embed_resolvable(draft.store, questions, report)
             if questions and not kept:
                 return False
-            vectors = []
-            batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
-            for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
-                vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
             draft.store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
             draft.manifest["training_questions"] = len(kept)
             report.learned = len(kept)
@@ -357,6 +347,23 @@ class IndexWriter:
         self._change(False, change)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _embed_resolvable(self, store, questions: Sequence[TrainingQuestion],
+                          report: LearnReport) -> tuple[list[TrainingQuestion], list]:
+        """The questions with a gold item in ``store`` and their query vectors (shared by every
+        backend's ``learn``); each other question is named in ``report.skipped``."""
+        resolve = gold_resolver(store, questions)
+        kept = []
+        for q in questions:
+            if resolve(q.gold):
+                kept.append(q)
+            else:
+                report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
+        vectors = []
+        batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
+        for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
+            vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
+        return kept, vectors
 
     def _load_vectors(self, gen: Path) -> DenseIndex:
         path = gen / "vectors.faiss"

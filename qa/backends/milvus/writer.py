@@ -26,13 +26,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ...index import EMBED_BATCH, BuildReport, IndexWriter, LearnReport, embed_passages, embedder_mismatch, roots_with
+from ...index import BuildReport, IndexWriter, LearnReport, embed_passages, embedder_mismatch, roots_with
 from ...integrity import FORMAT_VERSION, QAIndexError
 from ...lexical import tokenize
 from ...loaders import LoadError
 from ...models import Document, Passage
 from ...progress import track
-from ...questions import TrainingQuestion, gold_resolver
+from ...questions import TrainingQuestion
 from ...references import passage_references
 from ...store import EmbeddingCache
 from ...version import __version__
@@ -282,19 +282,9 @@ class MilvusWriter(IndexWriter):
             if live is None:
                 raise QAIndexError(f"no index at {self.address}: build one before storing training questions")
             gen = self._open_live(live)
-            resolve = gold_resolver(gen.store, questions)
-            kept = []
-            for q in questions:
-                if resolve(q.gold):
-                    kept.append(q)
-                else:
-                    report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
+            kept, vectors = self._embed_resolvable(gen.store, questions, report)
             if questions and not kept:
                 return report
-            vectors = []
-            batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
-            for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
-                vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
             gen.begin()
             self.client.delete(gen.meta, filter='kind == "question"')
             rows = [record(f"question:{i}", "question", {"id": q.id, "question": q.question, "gold": q.gold,
