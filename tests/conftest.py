@@ -49,6 +49,15 @@ def seed_cache(from_index: Path, to_index: Path) -> None:
     shutil.copy(from_index / "embedding-cache.sqlite", to_index / "embedding-cache.sqlite")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One real chromium per browser test module (tests/conftest_browser_helpers.py)."""
+    from conftest_browser_helpers import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
 # ---------------------------------------------------------------------------- indexes
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
+
+import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -18,6 +22,13 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # git-ignored; kept by CI
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+# Every browser test module's pytestmark.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # Gradio's queue on pandas 3
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
+]
 
 # A small statute in the shape of the real ones: chapters, articles, an answer per article.
 REGULATION_NAME = "示范开发区管理条例.md"
@@ -125,20 +136,66 @@ def index_copy(tmp_path_factory, name: str) -> Path:
     return target
 
 
+@contextmanager
+def assistant_on_copy(tmp_path_factory, name: str, documents: Optional[dict[str, str]] = None):
+    """An assistant on a fresh copy of the session's index with ``documents`` (file name → text)
+    added; closed on exit."""
+    from qa import Assistant
+
+    assistant = Assistant.open(index_copy(tmp_path_factory, name))
+    try:
+        if documents:
+            folder = tmp_path_factory.mktemp(f"{name}-docs")
+            for file_name, text in documents.items():
+                (folder / file_name).write_text(text, encoding="utf-8")
+            report = assistant.add([str(folder / file_name) for file_name in documents], show_progress=False)
+            assert sorted(report.added) == sorted(documents) and not report.skipped, report.summary()
+        yield assistant
+    finally:
+        assistant.close()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def launch_app(assistant, **kwargs):
-    """Launch the real app on loopback without blocking; returns (demo, url)."""
+def launch_app(assistant, app_options: Optional[dict] = None, **kwargs):
+    """Launch the real app (``build_app(assistant, **app_options)``) on loopback without blocking;
+    returns (demo, url)."""
     from qa.web import build_app, launch
 
-    demo = build_app(assistant)
+    demo = build_app(assistant, **(app_options or {}))
     port = free_port()
     launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True, **kwargs)
     return demo, f"http://127.0.0.1:{port}/"
+
+
+@contextmanager
+def serving(assistant, app_options: Optional[dict] = None):
+    """The warmed-up app on loopback for the ``with`` block; yields its URL, closes the app after."""
+    from qa.web import warm_up
+
+    warm_up(assistant)
+    demo, url = launch_app(assistant, app_options)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@contextmanager
+def chromium():
+    """Debian chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def new_page(browser, url: str, problems: list[str], timeout_ms: int = 20_000, **context_options):
@@ -152,6 +209,17 @@ def new_page(browser, url: str, problems: list[str], timeout_ms: int = 20_000, *
     page.goto(url)
     page.wait_for_selector("#qa-question textarea")
     return page
+
+
+@contextmanager
+def checked_page(browser, url: str, timeout_ms: int = 20_000, **context_options):
+    """``new_page`` for a ``with`` block that then closes the page and fails on any JavaScript
+    dialog or page error it saw."""
+    problems: list[str] = []
+    page = new_page(browser, url, problems, timeout_ms, **context_options)
+    yield page
+    page.context.close()
+    assert not problems, problems
 
 
 def screenshot(page, name: str, full_page: bool = True) -> None:

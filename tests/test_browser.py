@@ -6,19 +6,12 @@ each screen go to test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest_browser_helpers import (CHROMIUM, CHROMIUM_ARGS, INJECTION_TITLE, SCREENSHOTS, SCRIPT_TEXT, UPLOAD,
-                                      UPLOAD_NAME, index_copy, launch_app)
+from conftest_browser_helpers import (BROWSER_MARKS, INJECTION_TITLE, SCREENSHOTS, SCRIPT_TEXT, UPLOAD, UPLOAD_NAME,
+                                      assistant_on_copy, checked_page, index_copy, launch_app, serving)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # Gradio's queue on pandas 3
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
 
@@ -33,39 +26,15 @@ TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    from qa import Assistant
-    from qa.web import warm_up
-
-    assistant = Assistant.open(index_copy(tmp_path_factory, "browser"))
-    warm_up(assistant)
-    demo, url = launch_app(assistant)
-    yield url
-    demo.close()
-    assistant.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        yield b
-        b.close()
+    with assistant_on_copy(tmp_path_factory, "browser") as assistant, serving(assistant) as url:
+        yield url
 
 
 @pytest.fixture
 def page(browser, app_url):
     """A fresh page on the app that fails the test on any JavaScript dialog or page error."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.goto(app_url)
-    page.wait_for_selector("#qa-question textarea")
-    yield page
-    context.close()
-    assert not problems, problems
+    with checked_page(browser, app_url, TIMEOUT_MS) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:

