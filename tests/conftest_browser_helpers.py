@@ -1,4 +1,5 @@
-"""Shared by test_webapp.py and test_browser.py: a small index built once per session, app launching.
+"""Shared by the web-app and browser tests: a small index built once per session, an assistant on
+a copy of it, the app on loopback, chromium pages that fail on page errors, screenshots.
 
 Not a conftest: the test modules import it. The index is built once (bundled corpus plus a tiny
 Chinese regulation and a script-injection document) and each module works on its own copy,
