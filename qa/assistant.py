@@ -46,7 +46,8 @@ def _filters(filters: Optional[Filters], narrowing: dict) -> Optional[Filters]:
     if not narrowing:
         return filters
     if filters is not None:
-        raise TypeError("pass either filters= or filter keywords (docs=, laws=, kinds=, regions=, as_of=), not both")
+        raise TypeError("pass either filters= or filter keywords (docs=, laws=, kinds=, regions=, as_of=, "
+                        "versions=), not both")
     return Filters.of(**narrowing)
 
 
@@ -208,7 +209,10 @@ class Assistant:
     # ---------------------------------------------------------------- reads
     def search_result(self, query: str | Query, k: Optional[int] = None, filters: Optional[Filters] = None,
                       **narrowing) -> SearchResult:
-        """Search with ``filters`` or their keyword form (docs=, laws=, kinds=, regions=, as_of=)."""
+        """Search with ``filters`` or their keyword form (docs=, laws=, kinds=, regions=, as_of=).
+
+        By default only the version of each law in force today is searched; ``as_of="2020-01-01"``
+        picks the versions in force that day, ``as_of="all"`` every indexed version."""
         result = self.retriever.search(query, k or self.k, filters=_filters(filters, narrowing))
         self.resolver.attach(result.hits)
         return result

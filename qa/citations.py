@@ -7,11 +7,15 @@ from typing import Optional
 _EN_ARTICLE = re.compile(r"^Article (\d+)$")
 
 
-def format_citation(title: str, article: Optional[str], language: str = "zh", kind: str = "regulation") -> str:
+def format_citation(title: str, article: Optional[str], language: str = "zh", kind: str = "regulation",
+                    version: Optional[str] = None) -> str:
+    """``version`` (e.g. "2021年修正") names the version when the index holds several of one law:
+    《中华人民共和国海关法》(2021年修正)第二条, the way Chinese legal writing cites an amended law."""
     if language == "zh" or re.search(r"[\u4e00-\u9fff]", title or ""):
-        base = f"《{title}》"
+        base = f"《{title}》" + (f"({version})" if version else "")
         return base + (article or "")
+    named = f"{title} ({version})" if version else title
     if article:
         m = _EN_ARTICLE.match(article)
-        return f"{title}, Art. {m.group(1)}" if m else f"{title}, {article}"
-    return title
+        return f"{named}, Art. {m.group(1)}" if m else f"{named}, {article}"
+    return named

@@ -47,6 +47,31 @@ def llm_options(fn):
                              "also write a short answer, shown only once checked against the quoted passages.")(fn)
 
 
+def filter_options(fn):
+    """--law/--doc/--kind/--region/--as-of for search and ask (each filters inside retrieval)."""
+    from .document_meta import REGIONS
+
+    for option in reversed((
+        click.option("--law", "laws", multiple=True, metavar="TITLE",
+                     help="Only this law (its title, with or without 中华人民共和国); repeatable."),
+        click.option("--doc", "docs", multiple=True, metavar="ID", help="Only this document id; repeatable."),
+        click.option("--kind", "kinds", multiple=True, help="Only documents of this kind (regulation/news/other)."),
+        click.option("--region", "regions", multiple=True, type=click.Choice(REGIONS),
+                     help="Only laws of this region (chongqing, national, other places); repeatable."),
+        click.option("--as-of", "as_of", default=None, metavar="DATE",
+                     help="The version of each law in force on DATE (YYYY-MM-DD); 'all' searches every "
+                          "indexed version. Default: the version in force today."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def _narrowing(laws, docs, kinds, regions, as_of) -> dict:
+    """Filter keywords for Assistant.search/ask, only those given."""
+    given = {"laws": list(laws), "docs": list(docs), "kinds": list(kinds), "regions": list(regions), "as_of": as_of}
+    return {k: v for k, v in given.items() if v}
+
+
 def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
 
@@ -210,22 +235,27 @@ def index_info(index_dir, documents, as_json):
         if key != "training_questions" or info.get(key):  # shown only for indexes that learned
             click.echo(f"{key}: {info.get(key)}")
     for doc in info.get("document_list", []):
-        _echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}")
+        dates = " ".join(f"{label} {doc[key]}" for key, label in (("promulgated", "promulgated"), ("amended", "amended"),
+                                                                  ("in_force_from", "in force from")) if doc.get(key))
+        extra = "\t".join(x for x in (doc.get("region") or "", dates, doc.get("version_label") or "",
+                                       doc.get("status") or "") if x)
+        _echo(f"  {doc['id']}\t{doc['kind']}\t{doc['language']}\t{doc['passages']} passages\t{doc['title']}"
+              + (f"\t{extra}" if extra else ""))
 
 
 # ------------------------------------------------------------------ search / ask
 @cli.command()
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, help="Number of passages.")
-@click.option("--kind", "kinds", multiple=True, help="Only documents of this kind (regulation/news/other).")
+@filter_options
 @click.option("--explain", is_flag=True, help="Show the translated query and per-signal scores.")
 @index_option
 @json_option
 @friendly_errors
-def search(query, k, kinds, explain, index_dir, as_json):
+def search(query, k, laws, docs, kinds, regions, as_of, explain, index_dir, as_json):
     """Search passages; prints citation, score and text."""
     assistant = _assistant(index_dir, default_corpus=index_dir is None)
-    result = assistant.search_result(query, k, kinds=list(kinds) or None)
+    result = assistant.search_result(query, k, **_narrowing(laws, docs, kinds, regions, as_of))
     if as_json:
         data = [h.to_dict() for h in result.hits]
         if explain:
@@ -274,14 +304,17 @@ def _echo_references(hit, indent: str) -> None:
 @click.option("--export", "export_to", type=click.Path(dir_okay=False), default=None,
               help="Also write the answer with its quotes, citations, dates and sources to FILE (.md or .docx).")
 @llm_options
+@filter_options
 @index_option
 @json_option
 @friendly_errors
-def ask(question, reader, show_gloss, history_file, export_to, llm, llm_model, llm_timeout, index_dir, as_json):
+def ask(question, reader, show_gloss, history_file, export_to, llm, llm_model, llm_timeout, laws, docs, kinds, regions,
+        as_of, index_dir, as_json):
     """Answer a question with quoted provisions, or say the documents do not hold it."""
     assistant = _assistant(index_dir, reader=reader, default_corpus=index_dir is None,
                            llm=llm, llm_model=llm_model, llm_timeout=llm_timeout)
-    answer = assistant.ask(question, history=_read_history(Path(history_file)) if history_file else None)
+    answer = assistant.ask(question, history=_read_history(Path(history_file)) if history_file else None,
+                           **_narrowing(laws, docs, kinds, regions, as_of))
     if export_to:
         from .export import write_export
 

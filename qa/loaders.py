@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import asdict
 from datetime import date as _date
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .document_meta import describe
 from .fetching import FetchError, fetch
 from .models import KINDS, Document
 from .text import detect_language, normalize, strip_html_comments
@@ -74,7 +76,10 @@ def _kind(value, source: str) -> Optional[str]:
     return value
 
 
-def _make(doc_id, text, title, source, *, kind=None, language=None, date=None, article=None) -> Document:
+def _make(doc_id, text, title, source, *, kind=None, language=None, date=None, article=None,
+          front: Optional[dict] = None) -> Document:
+    """``front`` holds what the document says about itself (front matter, a JSONL row): dates,
+    region and version there win over what ``describe`` reads from the text."""
     text = normalize(text)
     if not text:
         raise LoadError(doc_id, "no text found (empty document)")
@@ -82,10 +87,15 @@ def _make(doc_id, text, title, source, *, kind=None, language=None, date=None, a
         from .legal import parse_articles  # statutes are recognised by their articles
 
         kind = "regulation" if parse_articles(text) else "other"
+    title = (title or doc_id).strip()
+    try:
+        meta = describe(title, text, kind, str(date) if date else None, front)
+    except ValueError as exc:
+        raise LoadError(doc_id, f"front matter: {exc}") from exc
     return Document(
-        id=doc_id, title=(title or doc_id).strip(), text=text, kind=kind,
+        id=doc_id, title=title, text=text, kind=kind,
         language=language or detect_language(text), date=str(date) if date else None,
-        source=source, article=article,
+        source=source, article=article, **asdict(meta),
     )
 
 
@@ -118,7 +128,7 @@ def read_markdown(raw: str, doc_id: str, path: Optional[Path] = None, source=Non
     if isinstance(date, _date):
         date = date.isoformat()
     return _make(doc_id, body, title, meta.get("url") or meta.get("source") or source,
-                 kind=_kind(meta.get("kind"), doc_id), language=meta.get("language"), date=date)
+                 kind=_kind(meta.get("kind"), doc_id), language=meta.get("language"), date=date, front=meta)
 
 
 _BYLINE = re.compile(r"^By\s+(.+?)\s*\|\s*(.+)$")
@@ -241,7 +251,7 @@ def read_jsonl(path: Path) -> Iterator[Document | LoadError]:
                 title = row.get("law") or row.get("title") or str(row["id"])
                 yield _make(str(row["id"]), str(row["text"]), title, row.get("source"),
                             kind=_kind(row.get("kind"), where) or "regulation", language=row.get("language"),
-                            date=row.get("date"), article=row.get("article"))
+                            date=row.get("date"), article=row.get("article"), front=row)
             except LoadError as exc:
                 yield exc
 

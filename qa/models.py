@@ -27,6 +27,12 @@ class Document:
     source: Optional[str] = None
     # JSONL corpora carry one pre-cut article per row.
     article: Optional[str] = None
+    # Versions and place (qa.document_meta): ISO dates, region (chongqing/national/other), "2021年修正".
+    promulgated: Optional[str] = None
+    amended: Optional[str] = None
+    in_force_from: Optional[str] = None
+    region: Optional[str] = None
+    version_label: Optional[str] = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,12 +54,15 @@ class Passage:
     source: Optional[str] = None
     position: int = 0
     id: Optional[int] = None  # row id in the index (also the FAISS / BM25 id); None before indexing
+    # The version this passage belongs to ("2021年修正"), set when the index holds several versions of
+    # its law, so that the citation says which one; None otherwise.
+    version: Optional[str] = None
 
     @property
     def citation(self) -> str:
         from .citations import format_citation
 
-        return format_citation(self.title, self.article, self.language, self.kind)
+        return format_citation(self.title, self.article, self.language, self.kind, self.version)
 
     @property
     def content_hash(self) -> str:
@@ -109,6 +118,7 @@ class Hit:
             "language": p.language,
             "date": p.date,
             "source": p.source,
+            "version": p.version,
             "matched_terms": self.matched_terms,
             "references": [r.to_dict() for r in self.references],
         }

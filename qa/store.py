@@ -6,18 +6,20 @@ import os
 import sqlite3
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .filters import Filters
+from .filters import Filters, NoMatchingDocuments
 from .models import Document, Passage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL,
-    date TEXT, source TEXT, passages INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL
+    date TEXT, source TEXT, passages INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL,
+    promulgated TEXT, amended TEXT, in_force_from TEXT, region TEXT, version_label TEXT
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -49,6 +51,10 @@ CREATE INDEX IF NOT EXISTS passage_references_passage ON passage_references(pass
 
 _PASSAGE_COLUMNS = ("p.id, p.doc_id, p.position, p.part, p.article, p.headings, p.text, "
                     "d.title, d.kind, d.language, d.date, d.source")
+# Added after the first indexes were built: older stores lack them (read as unknown, filled from the
+# stored text the next time the index is changed).
+META_COLUMNS = ("promulgated", "amended", "in_force_from", "region", "version_label")
+_CACHED_FILTERS = 256
 
 
 class Store:
@@ -67,6 +73,60 @@ class Store:
             self.references_missing = not self._has_table(REFERENCES_TABLE)  # cross-references
             self._db.executescript(REFERENCES_SCHEMA)
         self._lock = threading.RLock()
+        self._meta_columns = self._present_meta_columns()
+        if not readonly and len(self._meta_columns) < len(META_COLUMNS):
+            self._add_meta_columns()
+        self._forget_derived()
+
+    # -------------------------------------------------------------- document metadata (versions, region)
+    def _present_meta_columns(self) -> tuple[str, ...]:
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(documents)")}
+        return tuple(c for c in META_COLUMNS if c in have)
+
+    def _add_meta_columns(self) -> None:
+        """Migrate a store built before document dates and regions: add the columns and fill them
+        from each document's stored passages (its title lines and commencement clause)."""
+        from .document_meta import describe
+
+        missing = [c for c in META_COLUMNS if c not in self._meta_columns]
+        with self._lock, self._db:
+            for column in missing:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
+            docs = list(self._db.execute("SELECT id, title, kind, date FROM documents"))
+            for doc_id, title, kind, day in docs:
+                text = "\n".join(r[0] for r in self._db.execute(
+                    "SELECT text FROM passages WHERE doc_id = ? ORDER BY position", (doc_id,)))
+                meta = describe(title, text, kind, day)
+                self._db.execute(f"UPDATE documents SET {', '.join(f'{c} = ?' for c in META_COLUMNS)} WHERE id = ?",
+                                 (*(getattr(meta, c) for c in META_COLUMNS), doc_id))
+        self._meta_columns = META_COLUMNS
+
+    def _forget_derived(self) -> None:
+        """Drop what is computed from the documents table (after a write)."""
+        self._dates: Optional[list] = None
+        self._labels: Optional[dict[str, str]] = None
+        self._passage_docs: Optional[tuple[np.ndarray, np.ndarray, dict[str, int]]] = None
+        self._allowed_cache: dict = {}
+
+    def document_dates(self) -> list:
+        """Every document's ``qa.versions.DocumentDates`` (cached until the next write)."""
+        from .versions import DocumentDates
+
+        if self._dates is None:
+            cols = ", ".join(c if c in self._meta_columns else f"NULL AS {c}" for c in META_COLUMNS)
+            with self._lock:
+                rows = list(self._db.execute(f"SELECT id, title, kind, date, {cols} FROM documents"))
+            self._dates = [DocumentDates(id=r[0], title=r[1], kind=r[2], date=r[3],
+                                         **dict(zip(META_COLUMNS, r[4:]))) for r in rows]
+        return self._dates
+
+    def version_labels(self) -> dict[str, str]:
+        """doc id → the version label its citations carry (laws indexed in several versions only)."""
+        from .versions import version_labels
+
+        if self._labels is None:
+            self._labels = version_labels(self.document_dates())
+        return self._labels
 
     def close(self) -> None:
         self._db.close()
@@ -85,10 +145,12 @@ class Store:
                      added_at: str) -> list[int]:
         """Insert a document and its passages; returns the new passage ids in order."""
         with self._lock, self._db:
+            self._forget_derived()
             self._db.execute(
-                "INSERT INTO documents (id, title, kind, language, date, source, passages, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc.id, doc.title, doc.kind, doc.language, doc.date, doc.source, len(passages), added_at))
+                "INSERT INTO documents (id, title, kind, language, date, source, passages, added_at, "
+                f"{', '.join(META_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.id, doc.title, doc.kind, doc.language, doc.date, doc.source, len(passages), added_at,
+                 *(getattr(doc, c) for c in META_COLUMNS)))
             ids = []
             for p, toks in zip(passages, tokens):
                 cur = self._db.execute(
@@ -102,6 +164,7 @@ class Store:
     def remove_document(self, doc_id: str) -> list[int]:
         """Delete a document; returns the ids of the passages that went with it."""
         with self._lock, self._db:
+            self._forget_derived()
             ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_id = ?", (doc_id,))]
             self._db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
@@ -130,12 +193,23 @@ class Store:
         with self._lock:
             return self._db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
 
-    def documents(self) -> list[dict]:
+    def documents(self, today: Optional[date] = None) -> list[dict]:
+        """Every document with its dates, region, version label and ``status`` today (in force,
+        superseded, not yet in force, or None when its dates are unknown)."""
+        from .versions import status_on
+
+        meta = ", ".join(c if c in self._meta_columns else f"NULL AS {c}" for c in META_COLUMNS)
         with self._lock:
-            cur = self._db.execute("SELECT id, title, kind, language, date, source, passages, added_at "
+            cur = self._db.execute(f"SELECT id, title, kind, language, date, source, passages, added_at, {meta} "
                                    "FROM documents ORDER BY kind DESC, id")
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, row)) for row in cur]
+            rows = [dict(zip(cols, row)) for row in cur]
+        status = status_on(self.document_dates(), today or date.today())
+        labels = self.version_labels()
+        for row in rows:
+            row["status"] = status.get(row["id"])
+            row["version"] = labels.get(row["id"])
+        return rows
 
     def count(self) -> tuple[int, int]:
         with self._lock:
@@ -151,12 +225,11 @@ class Store:
         with self._lock:
             return "; ".join(r[0] for r in self._db.execute("PRAGMA integrity_check"))
 
-    @staticmethod
-    def _passage(row) -> Passage:
-        pid, doc_id, position, part, article, headings, text, title, kind, language, date, source = row
+    def _passage(self, row) -> Passage:
+        pid, doc_id, position, part, article, headings, text, title, kind, language, day, source = row
         return Passage(doc_id=doc_id, title=title, text=text, article=article, headings=json.loads(headings),
-                       part=part, kind=kind, language=language, date=date, source=source, position=position,
-                       id=pid)
+                       part=part, kind=kind, language=language, date=day, source=source, position=position,
+                       id=pid, version=self.version_labels().get(doc_id))
 
     def _rows_in(self, query: str, values: Iterable) -> list[tuple]:
         """Rows of ``query`` (with one ``{marks}`` placeholder for an IN list) for many values, in
@@ -199,27 +272,61 @@ class Store:
                  f"WHERE d.title IN ({','.join('?' * len(titles))})")
             return [r[0] for r in self._db.execute(q, list(titles))]
 
-    def allowed_ids(self, filters: Optional[Filters]) -> Optional[np.ndarray]:
-        """The passage ids a filtered search may return (sorted), or None when nothing is filtered."""
-        if filters is None or not filters.active:
-            return None
-        docs = self.filtered_doc_ids(filters)
-        with self._lock:
-            q = f"SELECT id FROM passages WHERE doc_id IN ({','.join('?' * len(docs))}) ORDER BY id"
-            return np.fromiter((r[0] for r in self._db.execute(q, docs)), dtype=np.int64)
+    def allowed_ids(self, filters: Optional[Filters], today: Optional[date] = None) -> Optional[np.ndarray]:
+        """The passage ids a search may return (sorted), or None when every passage may be returned.
 
-    def filtered_doc_ids(self, filters: Filters) -> list[str]:
-        """Ids of the documents every set field of ``filters`` admits."""
-        clauses, args = [], []
-        for column, values in (("id", filters.docs), ("title", filters.laws), ("kind", filters.kinds)):
-            if values:
-                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-                args.extend(values)
-        if filters.regions or filters.as_of:
-            raise ValueError("filtering by region or date in force is not supported by this index yet")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            return [r[0] for r in self._db.execute(f"SELECT id FROM documents {where}", args)]
+        Without filters this still leaves out superseded versions of a law (``qa.versions``).
+        Filters that leave no document raise ``NoMatchingDocuments``. Cached per filters and day
+        until the next write, so a repeated filter costs a dictionary look-up.
+        """
+        filters = filters or Filters()
+        day = today or date.today()
+        key = (filters, day)
+        if key in self._allowed_cache:
+            return self._allowed_cache[key]
+        docs = self.filtered_doc_ids(filters, day)
+        everything = self.document_dates()
+        if not docs and filters.active:
+            raise NoMatchingDocuments(f"no document matches these filters ({filters.describe()}); "
+                                      f"{len(everything)} documents are indexed — widen or drop a filter")
+        if len(docs) == len(everything):
+            allowed = None
+        else:
+            pids, codes, code_of = self._passage_doc_codes()
+            wanted = np.fromiter((code_of[d] for d in docs if d in code_of), dtype=np.int32)
+            allowed = pids[np.isin(codes, wanted)]
+        if len(self._allowed_cache) >= _CACHED_FILTERS:
+            self._allowed_cache.clear()
+        self._allowed_cache[key] = allowed
+        return allowed
+
+    def _passage_doc_codes(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """Every passage id (sorted) beside a small integer standing for its document."""
+        if self._passage_docs is None:
+            with self._lock:
+                rows = list(self._db.execute("SELECT id, doc_id FROM passages ORDER BY id"))
+            code_of: dict[str, int] = {}
+            codes = np.fromiter((code_of.setdefault(d, len(code_of)) for _, d in rows), dtype=np.int32, count=len(rows))
+            self._passage_docs = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), codes, code_of)
+        return self._passage_docs
+
+    def filtered_doc_ids(self, filters: Filters, today: Optional[date] = None) -> list[str]:
+        """Ids of the documents every set field of ``filters`` admits, superseded versions left out
+        unless ``filters.versions`` is "all" (or, without ``as_of``, the caller names them in ``docs``)."""
+        from .document_meta import law_key
+        from .versions import excluded
+
+        rows = self.document_dates()
+        laws = {law_key(t) for t in filters.laws}
+        out = set() if filters.versions == "all" else excluded(rows, filters.as_of, today)
+        if filters.as_of is None:
+            out -= set(filters.docs)  # a version asked for by its id is searched even when superseded
+        return [r.id for r in rows
+                if r.id not in out
+                and (not filters.docs or r.id in filters.docs)
+                and (not laws or r.law in laws)
+                and (not filters.kinds or r.kind in filters.kinds)
+                and (not filters.regions or r.region in filters.regions)]
 
     def passages_containing(self, fragment: str, limit: int = 50) -> list[int]:
         """Ids of passages whose text contains ``fragment`` verbatim (a pasted sentence's source)."""

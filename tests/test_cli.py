@@ -88,8 +88,10 @@ def test_index_build_add_remove_info(tmp_path, mini_corpus):
 
     result = run("index", "info", "--documents", "--index", index)
     assert result.stdout.splitlines()[8:] == [
-        "  regulations/测试市园区管理条例(2024-01-01).md\tregulation\tzh\t7 passages\t测试市园区管理条例",
-        "  测试市数据园区办法.txt\tregulation\tzh\t3 passages\t测试市数据园区办法",
+        "  regulations/测试市园区管理条例(2024-01-01).md\tregulation\tzh\t7 passages\t测试市园区管理条例"
+        "\tother\tpromulgated 2024-01-01 in force from 2024-03-01\tin force",
+        "  测试市数据园区办法.txt\tregulation\tzh\t3 passages\t测试市数据园区办法\tother\tin force from 2024-06-01"
+        "\tin force",
         "  news/riverside-park.md\tnews\ten\t1 passages\tTest City Opens Riverside Innovation Park",
     ]
 

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..assistant import DEFAULT_CORPUS, USER_ERRORS
+from ..document_meta import law_key
+from ..filters import Filters
 from ..highlight import esc, esc_md, highlight
 from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
+from ..versions import IN_FORCE, NOT_YET, SUPERSEDED
 from .conversation import add_answer, focus_note, new_conversation
 from .conversation import history as conversation_history
 from .i18n import stage as stage_name, t
@@ -85,12 +88,33 @@ def select_turn(panels: Optional[list], index) -> str:
     return panels[-1] if panels else ""
 
 
+def narrowing(law=None, doc=None, kind=None, region=None, as_of=None, all_versions: bool = False) -> dict:
+    """Filter keywords for ``Assistant.search/ask`` from form or HTTP values: a list, or one string
+    with commas between values ("chongqing,national"); empty values do not filter. ``as_of`` is a
+    YYYY-MM-DD date or "all"; ``all_versions`` is the app's check box for every version."""
+    def values(v) -> list[str]:
+        items = [v] if isinstance(v, str) else list(v or [])
+        return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+    given = {"laws": values(law), "docs": values(doc), "kinds": values(kind), "regions": values(region)}
+    out = {key: v for key, v in given.items() if v}
+    as_of = (as_of or "").strip() if isinstance(as_of, str) else as_of
+    if all_versions and as_of:
+        raise QueryError("choose either a date in force or all versions, not both")
+    if all_versions or as_of:
+        out["as_of"] = "all" if all_versions else as_of
+    Filters.of(**out)  # a bad region or date is reported here, before any search
+    return out
+
+
 def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = None,
-           docs: Optional[Sequence[str]] = None) -> str:
-    """Ranked passages with matched terms marked, after the Chinese rendering of an English query."""
+           docs: Optional[Sequence[str]] = None, laws: Optional[Sequence[str]] = None,
+           regions: Optional[Sequence[str]] = None, as_of: Optional[str] = None, all_versions: bool = False) -> str:
+    """Ranked passages with matched terms marked, after the Chinese rendering of an English query;
+    the filters (kind, document, law, region, date in force) narrow the search itself."""
     try:
-        result = assistant.search_result(query, checked_k(k), kinds=list(kinds) if kinds else None,
-                                         docs=list(docs) if docs else None)
+        result = assistant.search_result(query, checked_k(k), **narrowing(laws, docs, kinds, regions, as_of,
+                                                                           all_versions))
     except USER_ERRORS as exc:
         return notice_html(str(exc))
     head = ""
@@ -114,9 +138,42 @@ def documents_table(assistant) -> list[list]:
 
 
 def document_choices(assistant) -> list[tuple[str, str]]:
-    """(label, doc id) pairs for dropdowns; Gradio shows labels as text."""
-    return [(f"{d['title']} — {d['id']}" if d["title"] != d["id"] else d["id"], d["id"])
-            for d in assistant.documents()]
+    """(label, doc id) pairs for dropdowns; Gradio shows labels as text. A version that is not the
+    one in force today says so in its label."""
+    def label(d: dict) -> str:
+        text = f"{d['title']} — {d['id']}" if d["title"] != d["id"] else d["id"]
+        if d.get("version"):
+            text += f" ({d['version']})"
+        return text + (f" [{d['status']}]" if d.get("status") in (SUPERSEDED, NOT_YET) else "")
+
+    return [(label(d), d["id"]) for d in assistant.documents()]
+
+
+def law_choices(assistant) -> list[str]:
+    """The titles of the indexed laws, once each (versions of one law share a title)."""
+    return sorted({d["title"] for d in assistant.documents() if d["kind"] != "news"})
+
+
+def version_note(document: Optional[dict], documents: Sequence[dict]) -> str:
+    """A line above a document in the Read tab: its dates, and a warning when it is superseded
+    (naming the version in force today) or not yet in force."""
+    if not document:
+        return ""
+    dates = " · ".join(t(key, day=document[field]) for field, key in (
+        ("promulgated", "dates_promulgated"), ("amended", "dates_amended"), ("in_force_from", "dates_in_force"))
+        if document.get(field))
+    version = f"{document['version_label']} · " if document.get("version_label") else ""
+    line = f'<p class="qa-note qa-dates">{esc(version + dates)}</p>' if dates or version else ""
+    status = document.get("status")
+    if status == SUPERSEDED:
+        key = law_key(document["title"])
+        current = [d for d in documents if d.get("status") == IN_FORCE and law_key(d["title"]) == key]
+        now = t("version_in_force", version=esc(current[0].get("version") or current[0]["id"]),
+                day=esc(current[0].get("in_force_from") or "?")) if current else ""
+        line += f'<p class="qa-warn qa-superseded">{t("superseded_version")}{now}</p>'
+    elif status == NOT_YET:
+        line += f'<p class="qa-warn qa-not-yet">{t("not_yet_in_force", day=esc(document.get("in_force_from") or "?"))}</p>'
+    return line
 
 
 def index_summary(assistant) -> str:
@@ -298,7 +355,9 @@ def read_html(assistant, doc_id: Optional[str], chapter: Optional[str] = None,
                    f'<div class="qa-text">{highlight(units[i][2], links=links[i], markdown=True)}</div></div>' for i in picked)
     picked = [units[i] for i in picked]
     heading = esc(picked[0][0]) if picked and picked[0][0] != NO_CHAPTER else ""
-    return panel(f"<h3>{esc(title)}</h3><p class=\"qa-note\">{heading}</p>{body}")
+    documents = assistant.documents()
+    note = version_note(next((d for d in documents if d["id"] == doc_id), None), documents)
+    return panel(f"<h3>{esc(title)}</h3>{note}<p class=\"qa-note\">{heading}</p>{body}")
 
 
 # ---------------------------------------------------------------- cross-references
@@ -360,14 +419,19 @@ def checked_k(k) -> int:
     return value
 
 
-def api_ask(assistant, question: str, history: Optional[list] = None) -> dict:
+def api_ask(assistant, question: str, history: Optional[list] = None, law=None, doc=None, kind=None, region=None,
+            as_of=None) -> dict:
     """/ask: ``history`` is a list of earlier answers (as /ask returned them) or ``{"question", "law",
-    "article"}`` objects, for a follow-up; the answer's ``read_as`` says how it was read."""
-    return public_dict(assistant.ask(question, history=history).to_dict())
+    "article"}`` objects, for a follow-up; the answer's ``read_as`` says how it was read. The filters
+    are as in ``narrowing`` (a bad value is an error, not a guess)."""
+    return public_dict(assistant.ask(question, history=history, **narrowing(law, doc, kind, region, as_of)).to_dict())
 
 
-def api_search(assistant, query: str, k: int = 10) -> list[dict]:
-    return public_dict([h.to_dict() for h in assistant.search(query, checked_k(k))])
+def api_search(assistant, query: str, k: int = 10, law=None, doc=None, kind=None, region=None,
+               as_of=None) -> list[dict]:
+    """/search: ranked passages as JSON, filtered as in ``narrowing``."""
+    return public_dict([h.to_dict() for h in
+                        assistant.search(query, checked_k(k), **narrowing(law, doc, kind, region, as_of))])
 
 
 def warm_up(assistant) -> None:

@@ -13,14 +13,15 @@ from typing import Optional
 import gradio as gr
 
 from ..highlight import esc
+from ..document_meta import REGIONS
 from ..models import KINDS
 from ..assistant import USER_ERRORS
 from .conversation import (clear_focus, discard_downloads, focus_note, new_conversation, select_answer,
                            write_downloads)
 from .handlers import (MAX_K, UPLOAD_SUFFIXES, api_ask, api_search, articles_of, chapters_of, chat_turns,
                        cancel_upload, delete, delete_question, document_choices, document_units, documents_table,
-                       fetch_official, index_summary, open_reference, read_html, reader_position, replace_question,
-                       replaced_documents, search, select_turn, upload)
+                       fetch_official, index_summary, law_choices, open_reference, read_html, reader_position,
+                       replace_question, replaced_documents, search, select_turn, upload)
 from .i18n import LANGUAGES, gradio_translations, language_of, t, use_language
 from .render import REFERENCE_CLICK_JS, REFERENCE_VIEW_JS, panel, panel_placeholder
 
@@ -213,16 +214,23 @@ def _search_tab(qa, words: Words, language) -> gr.Dropdown:
     with gr.Row():
         kinds = words(gr.CheckboxGroup, {"label": "kind_filter"}, choices=list(KINDS))
         doc_filter = words(gr.Dropdown, {"label": "documents_filter"}, choices=[], multiselect=True)
+    with gr.Row(elem_id="qa-filters"):
+        law_filter = words(gr.Dropdown, {"label": "laws_filter"}, choices=[], multiselect=True, elem_id="qa-filter-law")
+        regions = words(gr.CheckboxGroup, {"label": "region_filter"}, choices=list(REGIONS), elem_id="qa-filter-region")
+        as_of = words(gr.Textbox, {"label": "as_of_filter"}, max_lines=1, elem_id="qa-filter-as-of")
+        all_versions = words(gr.Checkbox, {"label": "all_versions"}, elem_id="qa-filter-all-versions")
     search_btn = words(gr.Button, {"value": "search"}, variant="primary", elem_id="qa-search")
     results = gr.HTML(elem_id="qa-results", js_on_load=REFERENCE_CLICK_JS)
     _reference_view(qa, results, "qa-search-ref-view", language)
 
-    def on_search(q, n, kind_list, doc_list, code):
+    def on_search(q, n, kind_list, doc_list, law_list, region_list, day, every, code):
         with use_language(code):
-            return search(qa, q, n, kind_list, doc_list)
+            return search(qa, q, n, kind_list, doc_list, law_list, region_list, day, every)
 
-    for trigger in (query.submit, search_btn.click):
-        trigger(on_search, [query, k, kinds, doc_filter, language], [results], api_visibility="private", **READS)
+    inputs = [query, k, kinds, doc_filter, law_filter, regions, as_of, all_versions, language]
+    for trigger in (query.submit, as_of.submit, search_btn.click):
+        trigger(on_search, inputs, [results], api_visibility="private", **READS)
+    law_filter.focus(lambda: gr.update(choices=law_choices(qa)), None, [law_filter], api_visibility="private")
     return doc_filter
 
 
@@ -415,19 +423,24 @@ def _read_tab(qa, words: Words, language) -> tuple[gr.Dropdown, gr.HTML]:
 
 def _api_endpoints(qa) -> None:
     """Named endpoints for gradio_client: /ask and /search (JSON in, JSON out)."""
-    def ask(question: str, history: Optional[list] = None) -> dict:
+    def ask(question: str, history: Optional[list] = None, law: str = "", doc: str = "", kind: str = "",
+            region: str = "", as_of: str = "") -> dict:
         """Answer a question: text with quoted provisions, citations, confidence, abstained, nearest.
         ``history``: earlier answers as /ask returned them (oldest first), for a follow-up such as
-        "What about Article 6?"; the answer's ``read_as`` says how it was read, ``focus`` what it is about."""
+        "What about Article 6?"; the answer's ``read_as`` says how it was read, ``focus`` what it is about.
+        Filters (comma-separated values): law, doc, kind, region (chongqing/national/other), as_of
+        (YYYY-MM-DD: the versions in force that day; "all": every version; empty: today)."""
         try:
-            return api_ask(qa, question, history)
+            return api_ask(qa, question, history, law, doc, kind, region, as_of)
         except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
-    def search_passages(query: str, k: int = 10) -> list[dict]:
-        """Ranked passages for a query: doc, title, article, citation, text, score, matched_terms…"""
+    def search_passages(query: str, k: int = 10, law: str = "", doc: str = "", kind: str = "", region: str = "",
+                        as_of: str = "") -> list[dict]:
+        """Ranked passages for a query: doc, title, article, citation, text, score, matched_terms…
+        Filters as for /ask."""
         try:
-            return api_search(qa, query, k)
+            return api_search(qa, query, k, law, doc, kind, region, as_of)
         except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
