@@ -234,8 +234,8 @@ def describe(title: str, text: str, kind: str = "regulation", file_date: Optiona
     """Everything this module knows about a document; front matter, when it says, wins."""
     front = front or {}
     promulgated = amended = in_force = label = None
-    if kind != "news":
-        promulgated, amended, in_force, label = dates_of(text, iso_date(file_date))
+    if kind != "news":  # a file date says when a statute was made, not when a summary was written
+        promulgated, amended, in_force, label = dates_of(text, iso_date(file_date) if kind == "regulation" else None)
     label = label_in_title(title) or label
     values = {"promulgated": promulgated, "amended": amended, "in_force_from": in_force,
               "region": region_of(title, text), "version_label": label}

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .filters import Filters, NoMatchingDocuments
+from .filters import Filters
 from .models import Document, Passage
 
 SCHEMA = """
@@ -110,14 +110,15 @@ class Store:
 
     def document_dates(self) -> list:
         """Every document's ``qa.versions.DocumentDates`` (cached until the next write)."""
-        from .versions import DocumentDates
+        from .versions import dates_of_record
 
         if self._dates is None:
             cols = ", ".join(c if c in self._meta_columns else f"NULL AS {c}" for c in META_COLUMNS)
             with self._lock:
-                rows = list(self._db.execute(f"SELECT id, title, kind, date, {cols} FROM documents"))
-            self._dates = [DocumentDates(id=r[0], title=r[1], kind=r[2], date=r[3],
-                                         **dict(zip(META_COLUMNS, r[4:]))) for r in rows]
+                cur = self._db.execute(f"SELECT id, title, kind, date, {cols} FROM documents")
+                names = [c[0] for c in cur.description]
+                rows = [dict(zip(names, r)) for r in cur]
+            self._dates = [dates_of_record(r["id"], r) for r in rows]
         return self._dates
 
     def version_labels(self) -> dict[str, str]:
@@ -196,7 +197,7 @@ class Store:
     def documents(self, today: Optional[date] = None) -> list[dict]:
         """Every document with its dates, region, version label and ``status`` today (in force,
         superseded, not yet in force, or None when its dates are unknown)."""
-        from .versions import status_on
+        from .versions import annotate
 
         meta = ", ".join(c if c in self._meta_columns else f"NULL AS {c}" for c in META_COLUMNS)
         with self._lock:
@@ -204,12 +205,7 @@ class Store:
                                    "FROM documents ORDER BY kind DESC, id")
             cols = [c[0] for c in cur.description]
             rows = [dict(zip(cols, row)) for row in cur]
-        status = status_on(self.document_dates(), today or date.today())
-        labels = self.version_labels()
-        for row in rows:
-            row["status"] = status.get(row["id"])
-            row["version"] = labels.get(row["id"])
-        return rows
+        return annotate(rows, self.document_dates(), today)
 
     def count(self) -> tuple[int, int]:
         with self._lock:
@@ -279,17 +275,11 @@ class Store:
         Filters that leave no document raise ``NoMatchingDocuments``. Cached per filters and day
         until the next write, so a repeated filter costs a dictionary look-up.
         """
-        filters = filters or Filters()
-        day = today or date.today()
-        key = (filters, day)
+        key = (filters or Filters(), today or date.today())
         if key in self._allowed_cache:
             return self._allowed_cache[key]
-        docs = self.filtered_doc_ids(filters, day)
-        everything = self.document_dates()
-        if not docs and filters.active:
-            raise NoMatchingDocuments(f"no document matches these filters ({filters.describe()}); "
-                                      f"{len(everything)} documents are indexed — widen or drop a filter")
-        if len(docs) == len(everything):
+        docs = self.filtered_doc_ids(*key)
+        if docs is None:
             allowed = None
         else:
             pids, codes, code_of = self._passage_doc_codes()
@@ -310,23 +300,11 @@ class Store:
             self._passage_docs = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), codes, code_of)
         return self._passage_docs
 
-    def filtered_doc_ids(self, filters: Filters, today: Optional[date] = None) -> list[str]:
-        """Ids of the documents every set field of ``filters`` admits, superseded versions left out
-        unless ``filters.versions`` is "all" (or, without ``as_of``, the caller names them in ``docs``)."""
-        from .document_meta import law_key
-        from .versions import excluded
+    def filtered_doc_ids(self, filters: Filters, today: Optional[date] = None) -> Optional[list[str]]:
+        """Ids of the documents ``filters`` admit (None: all of them); see ``qa.versions.admitted``."""
+        from .versions import admitted
 
-        rows = self.document_dates()
-        laws = {law_key(t) for t in filters.laws}
-        out = set() if filters.versions == "all" else excluded(rows, filters.as_of, today)
-        if filters.as_of is None:
-            out -= set(filters.docs)  # a version asked for by its id is searched even when superseded
-        return [r.id for r in rows
-                if r.id not in out
-                and (not filters.docs or r.id in filters.docs)
-                and (not laws or r.law in laws)
-                and (not filters.kinds or r.kind in filters.kinds)
-                and (not filters.regions or r.region in filters.regions)]
+        return admitted(self.document_dates(), filters, today)
 
     def passages_containing(self, fragment: str, limit: int = 50) -> list[int]:
         """Ids of passages whose text contains ``fragment`` verbatim (a pasted sentence's source)."""

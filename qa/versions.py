@@ -13,11 +13,12 @@ without an index:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 from .document_meta import law_key
+from .filters import Filters, NoMatchingDocuments
 
 IN_FORCE, SUPERSEDED, NOT_YET = "in force", "superseded", "not yet in force"
 
@@ -97,3 +98,40 @@ def version_labels(rows: Iterable[DocumentDates]) -> dict[str, str]:
             for r in group:
                 out[r.id] = r.version_label or f"{(r.promulgated or r.day)[:4]}年"
     return out
+
+
+def dates_of_record(doc_id: str, record: Mapping) -> DocumentDates:
+    """A ``DocumentDates`` from a document record (a row of the documents table, a Milvus body);
+    fields the record lacks (indexes built before dates were recorded) are unknown."""
+    return DocumentDates(id=doc_id, **{f.name: record.get(f.name) for f in fields(DocumentDates) if f.name != "id"})
+
+
+def admitted(rows: list[DocumentDates], filters: Optional[Filters], today: Optional[date] = None) -> Optional[list[str]]:
+    """Ids of the documents ``filters`` admit, superseded versions left out unless ``filters.versions``
+    is "all" (or, without ``as_of``, the caller names them in ``docs``); None when every document is
+    admitted (nothing to restrict). Filters that admit nothing raise ``NoMatchingDocuments``."""
+    filters = filters or Filters()
+    laws = {law_key(t) for t in filters.laws}
+    out = set() if filters.versions == "all" else excluded(rows, filters.as_of, today)
+    if filters.as_of is None:
+        out -= set(filters.docs)  # a version asked for by its id is searched even when superseded
+    kept = [r.id for r in rows
+            if r.id not in out
+            and (not filters.docs or r.id in filters.docs)
+            and (not laws or r.law in laws)
+            and (not filters.kinds or r.kind in filters.kinds)
+            and (not filters.regions or r.region in filters.regions)]
+    if not kept and filters.active:
+        raise NoMatchingDocuments(f"no document matches these filters ({filters.describe()}); "
+                                  f"{len(rows)} documents are indexed — widen or drop a filter")
+    return None if len(kept) == len(rows) else kept
+
+
+def annotate(documents: list[dict], rows: list[DocumentDates], today: Optional[date] = None) -> list[dict]:
+    """Add each document's ``status`` on ``today`` and its citation ``version`` label (in place)."""
+    status = status_on(rows, today or date.today())
+    labels = version_labels(rows)
+    for d in documents:
+        d["status"] = status.get(d["id"])
+        d["version"] = labels.get(d["id"])
+    return documents

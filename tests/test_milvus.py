@@ -123,9 +123,22 @@ def test_filters_run_on_the_server_and_still_fill_k(bundled, repo_assistant):
     doc = next(d["id"] for d in bundled.documents() if d["language"] == "zh")
     only = bundled.search("开发区", k=4, docs=[doc])
     assert only and {h.passage.doc_id for h in only} == {doc}
-    assert bundled.search("开发区", k=4, docs=["no/such/doc.md"]) == []
+    with pytest.raises(ValueError, match=r"no document matches these filters \(docs=no/such/doc.md\)"):
+        bundled.search("开发区", k=4, docs=["no/such/doc.md"])
     with pytest.raises(ValueError, match="region"):
         bundled.search("开发区", regions=["重庆"])
+
+
+def test_region_and_date_filters_on_the_server(bundled, repo_assistant):
+    """Document dates and regions travel in the Milvus document records; the same filters admit
+    the same documents as on the folder index."""
+    assert [(d["id"], d["region"], d["in_force_from"]) for d in sorted(bundled.documents(), key=lambda d: d["id"])] == \
+        [(d["id"], d["region"], d["in_force_from"]) for d in sorted(repo_assistant.documents(), key=lambda d: d["id"])]
+    local = bundled.search("开发区 土地", k=5, regions=["chongqing"], as_of="2025-06-01")
+    assert len(local) == 5 and keys(local) == keys(repo_assistant.search("开发区 土地", k=5, regions=["chongqing"],
+                                                                        as_of="2025-06-01"))
+    with pytest.raises(ValueError, match="no document matches these filters"):
+        bundled.search("开发区", regions=["national"])
 
 
 # ---------------------------------------------------------------------------- writes

@@ -16,6 +16,8 @@ import numpy as np
 
 from ...filters import Filters
 from ...models import Passage
+from ...store import META_COLUMNS
+from ...versions import DocumentDates, admitted, annotate, dates_of_record, version_labels
 from .collections import PASSAGE_FIELDS, literal, meta_name, rows_for, scan
 
 _CACHE_LIMIT = 200_000
@@ -69,15 +71,31 @@ class MilvusStore:
             self._docs[row["key"][4:]] = body
         self._rows: dict[int, dict] = {}
         self._lock = threading.Lock()
+        self._dates: Optional[list[DocumentDates]] = None
+        self._labels: dict[str, str] = {}
 
     def close(self) -> None:
         """Nothing to release: the client is shared per server (``client_for``)."""
 
     # -------------------------------------------------------------- documents (held in memory)
     def documents(self) -> list[dict]:
-        rows = [{"id": doc_id, **{k: body.get(k) for k in DOCUMENT_FIELDS}} for doc_id, body in self._docs.items()]
+        rows = [{"id": doc_id, **{k: body.get(k) for k in DOCUMENT_FIELDS + META_COLUMNS}}
+                for doc_id, body in self._docs.items()]
         rows.sort(key=lambda d: d["id"])
-        return sorted(rows, key=lambda d: d["kind"], reverse=True)
+        return annotate(sorted(rows, key=lambda d: d["kind"], reverse=True), self.document_dates())
+
+    def document_dates(self) -> list[DocumentDates]:
+        """Dates, region and title of every document, for filters and versions (``qa.versions``)."""
+        if self._dates is None:
+            self._dates = [dates_of_record(doc_id, body) for doc_id, body in self._docs.items()]
+            self._labels = version_labels(self._dates)
+        return self._dates
+
+    def _labelled(self, passage: Passage) -> Passage:
+        """Name the version in the citation when several versions of its law are indexed."""
+        self.document_dates()
+        passage.version = self._labels.get(passage.doc_id)
+        return passage
 
     def has_document(self, doc_id: str) -> bool:
         return doc_id in self._docs
@@ -90,10 +108,12 @@ class MilvusStore:
         body = dict(body)
         self._tags[doc_id] = body.pop("tag", "")
         self._docs[doc_id] = body
+        self._dates = None
 
     def forget_document(self, doc_id: str) -> None:
         self._docs.pop(doc_id, None)
         self._tags.pop(doc_id, None)
+        self._dates = None
 
     def document_digest(self, doc_id: str) -> Optional[str]:
         return self._docs.get(doc_id, {}).get("digest")
@@ -107,17 +127,15 @@ class MilvusStore:
     def count(self) -> tuple[int, int]:
         return len(self._docs), sum(int(body["passages"]) for body in self._docs.values())
 
-    def filtered_doc_ids(self, filters: Filters) -> list[str]:
-        if filters.regions or filters.as_of:
-            raise ValueError("filtering by region or date in force is not supported by this index yet")
-        return [doc_id for doc_id, body in self._docs.items()
-                if (not filters.docs or doc_id in filters.docs) and (not filters.laws or body["title"] in filters.laws)
-                and (not filters.kinds or body["kind"] in filters.kinds)]
+    def filtered_doc_ids(self, filters: Filters) -> Optional[list[str]]:
+        """Ids of the documents ``filters`` admit (None: all of them); see ``qa.versions.admitted``."""
+        return admitted(self.document_dates(), filters)
 
     def allowed_ids(self, filters: Optional[Filters]) -> Optional[np.ndarray]:
-        if filters is None or not filters.active:
+        """As ``Store.allowed_ids``: superseded versions are left out even without filters."""
+        docs = self.filtered_doc_ids(filters or Filters())
+        if docs is None:
             return None
-        docs = self.filtered_doc_ids(filters)
         expression = f"doc_id in {literal(docs)}"
         ids = [int(r["id"]) for r in scan(self._client, self.generation, expression, ["id"])] if docs else []
         return AllowedIds.of(ids, expression)
@@ -138,7 +156,7 @@ class MilvusStore:
         return known
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
-        return {pid: _passage(row) for pid, row in self._passage_rows(ids).items()}
+        return {pid: self._labelled(_passage(row)) for pid, row in self._passage_rows(ids).items()}
 
     def doc_ids_of(self, ids: Iterable[int]) -> dict[int, str]:
         return {pid: row["doc_id"] for pid, row in self._passage_rows(ids).items()}
@@ -172,7 +190,7 @@ class MilvusStore:
         rows = list(scan(self._client, self.generation, f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}",
                          PASSAGE_FIELDS))
         rows.sort(key=lambda r: int(r["position"]))
-        return [(int(r["id"]), _passage(r)) for r in rows]
+        return [(int(r["id"]), self._labelled(_passage(r))) for r in rows]
 
     def passages_containing(self, fragment: str, limit: int = 50) -> list[int]:
         """Ids of passages whose text contains ``fragment`` verbatim: Milvus narrows with ``like`` on the

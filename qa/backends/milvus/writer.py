@@ -34,7 +34,7 @@ from ...models import Document, Passage
 from ...progress import track
 from ...questions import TrainingQuestion
 from ...references import passage_references
-from ...store import EmbeddingCache
+from ...store import META_COLUMNS, EmbeddingCache
 from ...version import __version__
 from ...writer_lock import writer_lock
 from .address import MilvusAddress, client_for
@@ -149,7 +149,8 @@ class _Generation:
         for start in range(0, len(rows), INSERT_BATCH):
             self.client.insert(self.name, rows[start:start + INSERT_BATCH])
         body = {"title": doc.title, "kind": doc.kind, "language": doc.language, "date": doc.date,
-                "source": doc.source, "passages": len(passages), "added_at": stamp, "digest": digest, "tag": tag}
+                "source": doc.source, "passages": len(passages), "added_at": stamp, "digest": digest, "tag": tag,
+                **{column: getattr(doc, column) for column in META_COLUMNS}}  # dates, region, version
         self.client.upsert(self.meta, [record(f"doc:{doc.id}", "doc", body)])  # the commit point
         if replacing:
             stale = f"doc_id == {_quoted(doc.id)} and tag != {_quoted(tag)}"
