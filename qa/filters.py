@@ -92,6 +92,11 @@ def parse_as_of(text: str) -> date:
 class NoMatchingDocuments(ValueError):
     """Filters that leave nothing to search: said plainly instead of an empty result."""
 
+    def __init__(self, filters: "Filters", indexed: int):
+        super().__init__(f"no document matches these filters ({filters.describe()}); "
+                         f"{indexed} documents are indexed — widen or drop a filter")
+        self.filters = filters
+
 
 def allowed_mask(ids: np.ndarray, allowed: Optional[np.ndarray]) -> Optional[np.ndarray]:
     """Boolean mask of ``ids`` that are allowed (None when everything is)."""

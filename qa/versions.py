@@ -122,8 +122,7 @@ def admitted(rows: list[DocumentDates], filters: Optional[Filters], today: Optio
             and (not filters.kinds or r.kind in filters.kinds)
             and (not filters.regions or r.region in filters.regions)]
     if not kept and filters.active:
-        raise NoMatchingDocuments(f"no document matches these filters ({filters.describe()}); "
-                                  f"{len(rows)} documents are indexed — widen or drop a filter")
+        raise NoMatchingDocuments(filters, len(rows))
     return None if len(kept) == len(rows) else kept
 
 

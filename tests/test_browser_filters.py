@@ -102,7 +102,7 @@ def test_law_filter_and_a_filter_that_excludes_everything(page):
     page.get_by_role("option", name=LAW, exact=True).click()
     page.fill("#qa-filter-as-of input", "2001-01-01")
     page.click("#qa-search")
-    expect(results).to_contain_text("no document matches these filters")
+    expect(results).to_contain_text("No document matches these filters")
     shot(page, "search-filter-none")
 
     page.fill("#qa-filter-as-of input", "2021/01/01")

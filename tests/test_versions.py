@@ -121,7 +121,8 @@ def test_search_tab_handler_filters_and_reports_bad_values(assistant):
     html = search(assistant, QUERY, 3, as_of="2021-01-01")
     assert "(2019年)第二十条" in html and "2024年修正" not in html
     assert "is not a date" in search(assistant, QUERY, 3, as_of="yesterday")
-    assert "no document matches these filters" in search(assistant, QUERY, 3, laws=["外商投资法"], as_of="2019-01-01")
+    assert "No document matches these filters (laws=外商投资法; as_of=2019-01-01)" in search(
+        assistant, QUERY, 3, laws=["外商投资法"], as_of="2019-01-01")
 
 
 def test_index_built_before_dates_is_migrated(tmp_path_factory):

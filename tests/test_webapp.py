@@ -121,7 +121,7 @@ def test_search_filters_by_kind_and_document(assistant):
     only = webapp.search(assistant, "development zone", 10, docs=[REGULATION_NAME])
     assert only.count("《示范开发区管理条例》") == only.count('class="qa-card"') > 0
     none = webapp.search(assistant, "Zanzibar", 5, kinds=["regulation"], docs=[INJECTION_NAME])
-    assert "no document matches these filters (docs=injection-notice.md; kinds=regulation)" in none
+    assert "No document matches these filters (docs=injection-notice.md; kinds=regulation)" in none
 
 
 def test_search_bad_input_and_escaping(assistant):

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from ..assistant import DEFAULT_CORPUS, USER_ERRORS
 from ..document_meta import law_key
-from ..filters import Filters
+from ..filters import Filters, NoMatchingDocuments
 from ..highlight import esc, esc_md, highlight
 from ..loaders import FILE_SUFFIXES
 from ..query import QueryError
@@ -115,6 +115,8 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
     try:
         result = assistant.search_result(query, checked_k(k), **narrowing(laws, docs, kinds, regions, as_of,
                                                                            all_versions))
+    except NoMatchingDocuments as exc:
+        return notice_html(t("no_document_matches", filters=exc.filters.describe()))
     except USER_ERRORS as exc:
         return notice_html(str(exc))
     head = ""

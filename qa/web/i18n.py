@@ -99,6 +99,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "translated_query": ("Translated query:", "查询译文："),
     "no_match": ("No passages match. Widen the filters or rephrase the query.",
                  "没有匹配的段落。请放宽筛选条件或换一种说法。"),
+    "no_document_matches": ("No document matches these filters ({filters}). Widen or drop a filter.",
+                            "没有符合这些筛选条件的文件（{filters}），因此没有匹配的段落。请放宽或取消筛选条件。"),
     "similarity": ("similarity", "相似度"),
     "choose_document": ("Choose a document.", "请选择文件。"),
     "cannot_answer": ("Cannot answer:", "无法回答："),
