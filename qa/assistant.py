@@ -14,6 +14,8 @@ from typing import Iterator, Optional, Sequence, overload
 from .embedders import DEFAULT_EMBEDDER, Embedder, EmbedderError, get_embedder
 from .filters import Filters
 from . import backends
+from .document_meta import region_of
+from .jurisdiction import applicability_note, regions_named
 from .index import BuildReport, IndexWriter, LearnReport, LoadedIndex, embedder_mismatch
 from .integrity import QAIndexError, VerifyReport
 from .focus import Focus, Turn, focus_after, follow_up, latest_focus, turns_of
@@ -278,13 +280,26 @@ class Assistant:
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             cited = [] if reading.abstained else [(c.hit.passage.title, c.hit.passage.article)
                                                   for c in reading.citations]
-            yield Answer(question=result.query.text, text=reading.text, citations=reading.citations,
+            applies = None if reading.abstained else applicability_note(
+                reading.citations, result.hits, result.query.language, regions_named(result.query),
+                self._region_of_hit())
+            yield Answer(question=result.query.text, text=reading.text + (f"\n\n{applies}" if applies else ""),
+                         citations=reading.citations, applies=applies,
                          confidence=reading.confidence, abstained=reading.abstained, partial=reading.partial,
                          nearest=list(result.hits), timings=timings,
                          translated_query=result.translation.text if result.translation else None,
                          read_as=asked.label() if asked else None,
                          focus=focus_after(asked, named, query.article, cited, before),
                          generated=reading.generated, note=reading.note)
+
+    def _region_of_hit(self):
+        """Where a hit's document applies, as the index recorded it (read once per index generation)."""
+        retriever = self.retriever
+        if getattr(self, "_regions_for", None) is not retriever:
+            self._regions = {d["id"]: d.get("region") for d in self.documents()}
+            self._regions_for = retriever
+        regions = self._regions
+        return lambda hit: regions.get(hit.passage.doc_id) or region_of(hit.passage.title)
 
     def focus_of(self, history: Optional[Sequence]) -> Optional[Focus]:
         """The law (and article) a conversation is about after ``history`` (see ``ask``).

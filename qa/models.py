@@ -179,7 +179,8 @@ class Answer:
     focus: Optional[Focus] = None
     generated: Optional[Generation] = None  # with ``--llm``: the checked generated answer, above the quotes
     note: Optional[str] = None  # one line: why a generated answer is not shown
-
+    # Where the cited rules apply (national vs Chongqing vs another place), when that needs saying.
+    applies: Optional[str] = None
 
     @property
     def state(self) -> str:
@@ -198,6 +199,7 @@ class Answer:
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "translated_query": self.translated_query,
             "read_as": self.read_as,
+            "applies": self.applies,
             "focus": self.focus.to_dict() if self.focus else None,
             "generated": self.generated.to_dict() if self.generated else None,
             "note": self.note,
