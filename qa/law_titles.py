@@ -16,6 +16,26 @@ _NOT_DISTINCTIVE = re.compile(r"中华人民共和国|中国|[（）()《》]")
 ABBREVIATION_COVERAGE = 0.7
 
 
+_TRAILING_SUFFIX = re.compile(r"(暂行)?(条例|办法|规定|细则)$")
+_PLACE_LEVEL = re.compile(r"^(.{2,3}?)(省|市)")
+MIN_STEM = 6
+
+
+def _place_first_stems(title: str) -> set[str]:
+    """Informal names of a place's own rule without its law word: 山东省经济开发区条例 → 山东省经济开发区,
+    山东经济开发区 (users name such rules by place and subject: "山东经济开发区管委会是什么性质？").
+    Only for titles that start with a province or city, and only stems long enough to be specific."""
+    from .document_meta import CITIES, PROVINCES
+
+    if not title.startswith(PROVINCES + CITIES + ("重庆",)):
+        return set()
+    stem = _TRAILING_SUFFIX.sub("", title)
+    if stem == title:
+        return set()
+    stems = {stem, _PLACE_LEVEL.sub(r"\1", stem, count=1)}
+    return {s for s in stems if len(s) >= MIN_STEM}
+
+
 class LawTitles:
     """The titles of one index generation, ready to be found in questions."""
 
@@ -23,7 +43,7 @@ class LawTitles:
         self.titles = frozenset(titles)
         forms: dict[str, list[str]] = {}
         for title in self.titles:
-            for form in {title, title.removeprefix("中华人民共和国")}:
+            for form in {title, title.removeprefix("中华人民共和国"), *_place_first_stems(title)}:
                 if len(form) >= 4:
                     forms.setdefault(form, []).append(title)
         self._forms = {form: sorted(titles) for form, titles in  # longest form first, then by name

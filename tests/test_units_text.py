@@ -417,6 +417,15 @@ def test_abbreviation_is_found():
     assert two.named_in("重庆开发区条例") == [CQ_ZONES]
 
 
+def test_a_place_first_name_without_its_law_word_is_found():
+    shandong = LawTitles({"山东省经济开发区条例", "北京经济技术开发区条例", FIL})
+    assert shandong.named_in("山东经济开发区管委会是什么性质的机构？") == ["山东省经济开发区条例"]
+    assert shandong.named_in("山东省经济开发区的财政怎么管理？") == ["山东省经济开发区条例"]
+    # only place-first titles get such forms, and only specific ones: a bare subject names nothing
+    assert shandong.named_in("经济开发区管委会是什么性质的机构？") == []
+    assert shandong.named_in("外商投资企业怎么登记？") == []
+
+
 def test_abbreviation_needs_enough_of_the_title(titles):
     # 开发区条例 covers 5 of 重庆市开发区条例's 8 distinctive characters (< 0.7) and fits Henan's too.
     assert titles.named_in("开发区条例") == []
