@@ -134,12 +134,13 @@ def search(assistant, query: str, k: int = 10, kinds: Optional[Sequence[str]] = 
     return panel(head + cards)
 
 
-def documents_table(assistant) -> list[list]:
+def documents_table(assistant, documents: Optional[Sequence[dict]] = None) -> list[list]:
+    """The documents table's rows (``documents``: an ``assistant.documents()`` already read)."""
     return [[d["title"], d["kind"], d["language"], d["date"] or "", d["passages"], d["id"]]
-            for d in assistant.documents()]
+            for d in (assistant.documents() if documents is None else documents)]
 
 
-def document_choices(assistant) -> list[tuple[str, str]]:
+def document_choices(assistant, documents: Optional[Sequence[dict]] = None) -> list[tuple[str, str]]:
     """(label, doc id) pairs for dropdowns; Gradio shows labels as text. A version that is not the
     one in force today says so in its label."""
     def label(d: dict) -> str:
@@ -148,7 +149,7 @@ def document_choices(assistant) -> list[tuple[str, str]]:
             text += f" ({d['version']})"
         return text + (f" [{d['status']}]" if d.get("status") in (SUPERSEDED, NOT_YET) else "")
 
-    return [(label(d), d["id"]) for d in assistant.documents()]
+    return [(label(d), d["id"]) for d in (assistant.documents() if documents is None else documents)]
 
 
 def law_choices(assistant) -> list[str]:
@@ -178,8 +179,8 @@ def version_note(document: Optional[dict], documents: Sequence[dict]) -> str:
     return line
 
 
-def index_summary(assistant) -> str:
-    docs = assistant.documents()
+def index_summary(assistant, documents: Optional[Sequence[dict]] = None) -> str:
+    docs = assistant.documents() if documents is None else documents
     passages = sum(d["passages"] for d in docs)
     return t("summary", documents=len(docs), passages=passages)
 

@@ -69,9 +69,9 @@ class Words:
         return [gr.update(**{prop: t(key, language) for prop, key in keys.items()}) for _, keys in self.items]
 
 
-def table_value(qa, language: str) -> dict:
+def table_value(qa, language: str, documents=None) -> dict:
     """The documents table with its headers in ``language``."""
-    return {"headers": [t(key, language) for key in TABLE_COLUMNS], "data": documents_table(qa)}
+    return {"headers": [t(key, language) for key in TABLE_COLUMNS], "data": documents_table(qa, documents)}
 
 
 def build_app(assistant, title: str = DEFAULT_TITLE, official_urls=None) -> gr.Blocks:
@@ -115,8 +115,11 @@ def _wire_language(qa, demo, words: Words, language, saved, listing, chat_state,
 
     def relabelled(code, panel_list, doc_id, loading=False):
         with use_language(code):
-            documents = refreshed(code) if loading else (table_value(qa, code), index_summary(qa),
-                                                         *(gr.update() for _ in listed[2:]))
+            if loading:
+                documents = refreshed(code)
+            else:
+                docs = qa.documents()
+                documents = (table_value(qa, code, docs), index_summary(qa, docs), *(gr.update() for _ in listed[2:]))
             return (code, code, *words.updates(code), gr.update() if panel_list else panel_placeholder(),
                     gr.update() if doc_id else read_html(qa, None), *documents)
 
@@ -318,8 +321,9 @@ def _wire_documents(qa, c: DocumentControls, other_dropdowns: list, language):
     upload_root = gr.utils.get_upload_folder
 
     def refreshed(code):
-        choices = document_choices(qa)
-        return (table_value(qa, code), index_summary(qa), gr.update(choices=choices, value=None),
+        docs = qa.documents()  # one read of the index's document list for the table, summary and dropdowns
+        choices = document_choices(qa, docs)
+        return (table_value(qa, code, docs), index_summary(qa, docs), gr.update(choices=choices, value=None),
                 *(gr.update(choices=choices) for _ in other_dropdowns))
 
     def indexed(paths, code, progress, keep_both=False):
