@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from .citations import format_citation
-from .numerals import article_label, parse_article_label
+from .numerals import article_label, article_number
 from .query import article_reference
 
 # Words that point back at something said before. Chinese: pronouns and demonstratives (它, 该 but
@@ -131,20 +131,6 @@ def refers_back(text: str) -> bool:
     return len(_WORD.findall(text)) <= SHORT_EN_WORDS
 
 
-_EN_LABEL = re.compile(r"^Article (\d+)$")
-
-
-def _number(article: Optional[str]) -> Optional[int]:
-    """第六条 / "Article 6" → 6 (None for anything else)."""
-    m = _EN_LABEL.match(article or "")
-    if m:
-        return int(m.group(1))
-    try:
-        return parse_article_label(article or "")[0]
-    except ValueError:
-        return None
-
-
 def _label(number: Optional[int], law: str) -> Optional[str]:
     """An article number as the law labels its articles: 第六条 in Chinese law, "Article 6" in English."""
     if number is None or number <= 0:
@@ -162,13 +148,13 @@ def follow_up(text: str, named_laws: list[str], focus: Optional[Focus]) -> Optio
     """
     if focus is None or not focus.laws or named_laws or not refers_back(text):
         return None
-    number = _number(article_reference(text))
+    number = article_number(article_reference(text))
     if number is None and _NEXT.search(text):
-        number = _number(focus.article) + 1 if _number(focus.article) else None
+        number = article_number(focus.article) + 1 if article_number(focus.article) else None
     elif number is None and _PREVIOUS.search(text):
-        number = _number(focus.article) - 1 if _number(focus.article) else None
+        number = article_number(focus.article) - 1 if article_number(focus.article) else None
     elif number is None and _THIS_ARTICLE.search(text):
-        number = _number(focus.article)
+        number = article_number(focus.article)
     return Focus(list(focus.laws), _label(number, focus.laws[0]))
 
 

@@ -59,6 +59,20 @@ def parse_article_label(label: str) -> tuple[int, int]:
     return cn_to_int(m.group(1)), cn_to_int(m.group(2)) if m.group(2) else 0
 
 
+_EN_LABEL = re.compile(r"^Article (\d+)$")
+
+
+def article_number(label: str | None) -> int | None:
+    """第十三条 → 13, "Article 13" → 13, None for anything else (or no label)."""
+    m = _EN_LABEL.match(label or "")
+    if m:
+        return int(m.group(1))
+    try:
+        return parse_article_label(label or "")[0]
+    except ValueError:
+        return None
+
+
 ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 

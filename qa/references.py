@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from .numerals import CN_NUMERAL, article_label, cn_to_int, parse_article_label
+from .numerals import CN_NUMERAL, article_label, article_number, cn_to_int
 
 _N = rf"(?:{CN_NUMERAL}|\d+)"
 # A document naming itself: 本条例, 本法, 本办法, 本规定, 本细则, 本规则, 本决定.
@@ -141,17 +141,6 @@ def paragraph_at(starts: Sequence[int], offset: int) -> int:
     return n
 
 
-def _article_number(label: Optional[str]) -> Optional[int]:
-    """第十三条 → 13, "Article 13" → 13, None when there is no label."""
-    m = re.match(r"^Article (\d+)$", label or "")
-    if m:
-        return int(m.group(1))
-    try:
-        return parse_article_label(label or "")[0]
-    except ValueError:
-        return None
-
-
 @dataclass
 class _Article:
     """Where references stand: one article's text, its label and paragraph structure."""
@@ -162,7 +151,7 @@ class _Article:
     def __post_init__(self) -> None:
         self.starts = paragraph_starts(self.text)
         self.listing = _paragraphs_with_items(self.text, self.starts)  # paragraphs that list items
-        self.number = _article_number(self.label)
+        self.number = article_number(self.label)
 
     def item_at(self, offset: int) -> Optional[int]:
         """The item (（一）…) line ``offset`` stands in, counted within its paragraph; None outside items."""
