@@ -268,20 +268,24 @@ class Retriever:
             fused = self._lookup_first(fused, query.article, query.laws, allowed)
         elif s.lookups and query.laws and query.asks_effective_date:
             fused = put_first(fused, _only(self.index.store.effective_clauses(query.laws, EFFECTIVE_CLAUSE), allowed))
+        # One fetch serves the pasted-text check and the hits: the fused head plus every lexical match
+        # (a pasted sentence's source is among the passages that share its words).
+        pool = dict.fromkeys([pid for pid, _ in fused[: max(n, k * 5)]] + [pid for pid, _ in lexical])
+        passages = self.index.store.passages(list(pool))
         if s.lookups and query.fragments:
-            fused = put_first(fused, self._verbatim_sources(query, fused, allowed))
+            fused = put_first(fused, self._verbatim_sources(query, fused, passages))
         dense_of = dict(own.ranking)
         # A passage's best similarity to any form of the query; a translation that covers little of
         # the question ("recipe for spaghetti" → 标准) must not vouch for it.
         if translated_dense is not None and translation.coverage >= MIN_TRUSTED_COVERAGE:
             for pid, value in translated_dense.ranking:
                 dense_of[pid] = max(value, dense_of.get(pid, value))
-        hits = self._hits(fused, query, k, n, dense_of, dict(lexical))
+        hits = self._hits(fused, query, k, passages, dense_of, dict(lexical))
         timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
         return SearchResult(hits=hits, query=query, timings=timings, neighbours=neighbours)
 
-    def _hits(self, fused: Ranking, query: Query, k: int, n: int, dense_of: dict, lexical_of: dict) -> list[Hit]:
-        passages = self.index.store.passages([pid for pid, _ in fused[: max(n, k * 5)]])
+    def _hits(self, fused: Ranking, query: Query, k: int, passages: dict, dense_of: dict,
+              lexical_of: dict) -> list[Hit]:
         hits: list[Hit] = []
         query_terms = query.terms | query.cross_terms
         for pid, score in fused:
@@ -323,13 +327,17 @@ class Retriever:
         rescored = [(pid, score + (bonus if favoured(pid) else 0.0)) for pid, score in fused[:300]]
         return sorted(rescored, key=lambda kv: -kv[1]) + fused[300:]
 
-    def _verbatim_sources(self, query: Query, fused: Ranking, allowed: Optional[np.ndarray]) -> list[int]:
-        """Passages that contain the question's pasted runs verbatim, when those runs are most of the
-        question: the source of a pasted sentence ranks first (most matched text first, then by rank)."""
+    @staticmethod
+    def _verbatim_sources(query: Query, fused: Ranking, passages: dict) -> list[int]:
+        """Of the fetched candidates, those that contain the question's pasted runs verbatim, when those
+        runs are most of the question: the source of a pasted sentence ranks first (most matched text
+        first, then by rank). No scan of the whole index: the candidates already hold every passage
+        that shares the sentence's words."""
         matched: dict[int, int] = {}
-        for fragment in query.fragments[:8]:
-            for pid in _only(self.index.store.passages_containing(fragment), allowed):
-                matched[pid] = matched.get(pid, 0) + len(fragment)
+        for pid, passage in passages.items():
+            n = sum(len(fragment) for fragment in query.fragments if fragment in passage.text)
+            if n:
+                matched[pid] = n
         enough = 0.5 * searchable_length(query.text)
         rank_of = {pid: i for i, (pid, _) in enumerate(fused)}
         sources = [pid for pid, n in matched.items() if n >= enough]

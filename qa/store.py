@@ -306,13 +306,6 @@ class Store:
 
         return admitted(self.document_dates(), filters, today)
 
-    def passages_containing(self, fragment: str, limit: int = 50) -> list[int]:
-        """Ids of passages whose text contains ``fragment`` verbatim (a pasted sentence's source)."""
-        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        with self._lock:
-            q = "SELECT id FROM passages WHERE text LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?"
-            return [r[0] for r in self._db.execute(q, (f"%{escaped}%", limit))]
-
     def doc_ids_of(self, ids: Iterable[int]) -> dict[int, str]:
         return dict(self._rows_for_ids("p.id, p.doc_id", ids))
 

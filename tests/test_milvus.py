@@ -101,7 +101,7 @@ def test_milvus_index_ranks_and_answers_like_the_folder_index(bundled, repo_assi
         ours, theirs = bundled.search(question, k=5), repo_assistant.search(question, k=5)
         assert keys(ours) == keys(theirs) and references(ours) == references(theirs), question
     pasted = bundled.search(QUESTIONS[-1], k=1)[0].passage
-    assert QUESTIONS[-1] in pasted.text  # the source of a pasted sentence first, found with Milvus's `like`
+    assert QUESTIONS[-1] in pasted.text  # the source of a pasted sentence first
     for question in QUESTIONS[:4]:
         ours, theirs = bundled.ask(question), repo_assistant.ask(question)
         assert (ours.text, ours.abstained) == (theirs.text, theirs.abstained), question

@@ -8,7 +8,6 @@ dense and lexical searches hand to Milvus, so the server skips what is not allow
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -191,15 +190,6 @@ class MilvusStore:
                          PASSAGE_FIELDS))
         rows.sort(key=lambda r: int(r["position"]))
         return [(int(r["id"]), self._labelled(_passage(r))) for r in rows]
-
-    def passages_containing(self, fragment: str, limit: int = 50) -> list[int]:
-        """Ids of passages whose text contains ``fragment`` verbatim: Milvus narrows with ``like`` on the
-        longest stretch free of wildcard and quote characters, the exact test runs here."""
-        stretch = max(re.split(r"[%_\\\"']", fragment), key=len)
-        if not stretch:
-            return []
-        rows = scan(self._client, self.generation, f'text like "%{stretch}%"', ["id", "text"])
-        return sorted(int(r["id"]) for r in rows if fragment in r["text"])[:limit]
 
     def find_article(self, article: str, doc_ids: Optional[Sequence[str]] = None) -> list[tuple[int, str]]:
         rows = self._client.query(self.generation, filter=f"article == {json.dumps(article, ensure_ascii=False)} "
