@@ -54,6 +54,14 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
+def report(figures: dict, json_path: str | None) -> None:
+    """Print the figures as JSON, and keep them in ``json_path`` when one is given."""
+    text = json.dumps(figures, indent=2, ensure_ascii=False)
+    print(text)
+    if json_path:
+        Path(json_path).write_text(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", default=None, help="index folder served by app.py (default: app.py's default)")
@@ -114,9 +122,7 @@ def main() -> int:
         "ask_server_total_ms": {"p50": round(percentile(server_ms, 50), 1), "p95": round(percentile(server_ms, 95), 1)},
         "slowest": [{"ms": round(ms, 1), "question": q, "server_timings": t} for ms, q, t in sorted(timings)[-3:][::-1]],
     }
-    print(json.dumps(figures, indent=2, ensure_ascii=False))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+    report(figures, args.json)
     return 0
 
 

@@ -38,7 +38,7 @@ from typing import Optional
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import BUILT_IN, QUESTION_FILES, free_port, percentile  # noqa: E402
+from bench_app import BUILT_IN, QUESTION_FILES, free_port, percentile, report  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -421,9 +421,7 @@ def main(argv=None) -> int:
     figures["app"] = args.url or f"app.py --index {args.index or '(default)'}"
     if args.env:
         figures["app_env"] = args.env
-    print(json.dumps(figures, indent=2, ensure_ascii=False))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+    report(figures, args.json)
     return 0
 
 
