@@ -73,6 +73,7 @@ class Assistant:
         self._index: Optional[LoadedIndex] = None
         self._retriever: Optional[Retriever] = None
         self._resolver: Optional[ReferenceResolver] = None
+        self._regions: tuple[object, dict[str, Optional[str]]] = (None, {})  # (retriever read for, doc id → region)
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- construction
@@ -295,10 +296,9 @@ class Assistant:
     def _region_of_hit(self):
         """Where a hit's document applies, as the index recorded it (read once per index generation)."""
         retriever = self.retriever
-        if getattr(self, "_regions_for", None) is not retriever:
-            self._regions = {d["id"]: d.get("region") for d in self.documents()}
-            self._regions_for = retriever
-        regions = self._regions
+        if self._regions[0] is not retriever:
+            self._regions = (retriever, {d["id"]: d.get("region") for d in self.documents()})
+        regions = self._regions[1]
         return lambda hit: regions.get(hit.passage.doc_id) or region_of(hit.passage.title)
 
     def focus_of(self, history: Optional[Sequence]) -> Optional[Focus]:
