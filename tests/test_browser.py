@@ -266,6 +266,9 @@ def test_a_generated_answer_streams_checked_sentences_above_the_quotes(browser, 
     first = 'The Park Management Committee is "responsible for investment promotion" [1].'
     # while streaming: the provisional label and only the sentences already checked, the quotes below
     expect(generated).to_contain_text("Generating with replay-7b", timeout=TIMEOUT_MS)
+    box = page.locator("#qa-question textarea")
+    expect(box).to_have_value("")  # the question was taken at once
+    box.fill(ZH_QUESTION)  # the next question, typed while this answer streams
     expect(generated).to_contain_text(first)
     assert "supervises work safety" not in generated.inner_text()
     expect(page.locator("#qa-chatbot")).to_contain_text(EN_QUOTE)
@@ -275,6 +278,7 @@ def test_a_generated_answer_streams_checked_sentences_above_the_quotes(browser, 
                                       "in the park [1].")
     expect(page.locator("#qa-chatbot")).to_contain_text(EN_CITATION)
     expect(page.locator("#qa-evidence mark.quote")).to_contain_text(EN_QUOTE)
+    expect(box).to_have_value(ZH_QUESTION)  # no streamed update wiped what was typed
     shot(page, "chat-generated")
     page.close()
 

@@ -167,7 +167,7 @@ def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
                 step = next(turns, None)
                 if step is None:
                     return
-                *shown, turn_talk, note = step
+                *shown, _box, turn_talk, note = step  # the box was emptied when the question was taken
                 done = turn_talk is not talk  # the conversation took the answer: the last update
                 downloads_now = download_updates(turn_talk) if done else [gr.update()] * len(downloads)
             yield (*shown, turn_talk, note, *downloads_now)
@@ -187,10 +187,16 @@ def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
         with use_language(code):
             return ([], panel_placeholder(), [], talk, "", *download_updates(talk))
 
-    inputs = [question, chatbot, panels, conversation, language]
-    outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
-    question.submit(on_ask, inputs, outputs, api_visibility="private", **READS)
-    ask_btn.click(on_ask, inputs, outputs, api_visibility="private", **READS)
+    asked = gr.State("")  # the question being answered: the box is free for the next one at once
+
+    def take_question(q):
+        return "", q
+
+    inputs = [asked, chatbot, panels, conversation, language]
+    outputs = [chatbot, panel, panels, conversation, focus, *downloads]
+    for trigger in (question.submit, ask_btn.click):  # a box emptied once, never again while the answer streams
+        trigger(take_question, [question], [question, asked], api_visibility="private", queue=False).then(
+            on_ask, inputs, outputs, api_visibility="private", **READS)
     cleared = [chatbot, panel, panels, conversation, focus, *downloads]
     clear_btn.click(on_clear, [conversation, language], cleared, api_visibility="private")
     chatbot.clear(on_clear, [conversation, language], cleared, api_visibility="private")  # the chat's own trash button
