@@ -119,6 +119,22 @@ class Query:
     # In a conversation, the law (and article) a follow-up is read in (a ``qa.focus.Focus``, set by
     # ``Assistant.ask``): retrieval then treats its laws as named and prefers their passages.
     focus: Optional[Any] = None
+    # Each term's weight × its rarity in the index (set by retrieval): the question's own words and
+    # its translation's terms. The reader asks how much of this a quoted passage holds.
+    rarity: dict[str, float] = field(default_factory=dict)
+    cross_rarity: dict[str, float] = field(default_factory=dict)
+
+    def coverage(self, passage_text: str, cross: bool) -> Optional[float]:
+        """The share of the question's rarity-weighted terms found in ``passage_text`` (``cross``: the
+        passage is in the translation's language); None when retrieval set no rarities."""
+        from .lexical import tokenize
+
+        weights = self.cross_rarity if cross else self.rarity
+        total = sum(weights.values())
+        if not total:
+            return None
+        present = set(tokenize(passage_text))
+        return sum(w for t, w in weights.items() if t in present) / total
 
     @classmethod
     def parse(cls, question: str, translator=None, languages: Optional[set[str]] = None) -> "Query":

@@ -66,6 +66,7 @@ def test_a_follow_up_is_read_in_the_focus_and_the_focus_can_be_cleared(page):
     expect(evidence.locator(".qa-cite").first).to_contain_text(f"《{JIA}》第六条")
     assert "".join(evidence.locator("mark.quote").all_inner_texts()).startswith("外国投资者在开发区投资")  # glossed word by word
 
+    expect(focus).to_contain_text(f"《{JIA}》第六条")  # the answer is complete: it set the focus last
     page.click("#qa-clear-focus")
     expect(focus).not_to_contain_text("Focus")
     ask(page, "第六条呢？")

@@ -121,3 +121,12 @@ def test_invalid_fusion_mode_names_the_valid_ones():
 def test_bad_queries_are_refused(slice_assistant, query):
     with pytest.raises(QueryError):
         slice_assistant.search(query)
+
+
+@pytest.mark.parametrize("question", ["开发区管理机构负责哪些工作？", "When do the regulations take effect?",
+                                      "How many enterprises settled in the development zones?"])
+def test_the_first_results_do_not_depend_on_how_many_were_asked_for(repo_assistant, question):
+    settings = SearchSettings(candidates=20)  # fewer than the bundled corpus holds
+    few = repo_assistant.retriever.search(question, 3, settings=settings).hits
+    many = repo_assistant.retriever.search(question, 20, settings=settings).hits
+    assert [(h.citation, round(h.score, 6)) for h in few] == [(h.citation, round(h.score, 6)) for h in many[:3]]

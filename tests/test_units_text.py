@@ -453,3 +453,32 @@ def test_translated_names_round_trip_into_law_titles(translator, titles):
     laws = translator.translate("When does the Henan development zone regulations take effect?").laws
     assert laws == [HENAN_ZONES]
     assert titles.named_in("When does the Henan development zone regulations take effect?", laws) == [HENAN_ZONES]
+
+
+# ============================================================================ coverage and partial answers
+
+
+def test_coverage_is_the_share_of_the_questions_rare_words_a_passage_holds():
+    from qa.query import Query
+
+    query = Query.parse("2024年开发区工业总产值是多少？")
+    assert query.coverage("开发区应当发展工业。", cross=False) is None  # retrieval set no rarities
+    query.rarity = {"开发区": 1.0, "工业": 2.0, "总产值": 5.0, "2024": 4.0}
+    assert query.coverage("开发区应当发展工业。", cross=False) == pytest.approx(3 / 12)
+    query.cross_rarity = {"zone": 1.0, "output": 3.0}
+    assert query.coverage("The zone's output grew.", cross=True) == pytest.approx(1.0)
+
+
+def test_a_middling_answer_whose_passage_lacks_the_questions_specifics_is_partial():
+    from qa.models import Hit, Passage
+    from qa.query import Query
+    from qa.reader import ExtractiveReader
+
+    reader = ExtractiveReader(embedder=None)
+    hit = Hit(Passage(doc_id="甲.md", title="甲市开发区条例", text="开发区应当发展工业。"), 1.0, 1)
+    query = Query.parse("2024年开发区工业总产值是多少？")
+    query.rarity = {"开发区": 1.0, "工业": 2.0, "总产值": 5.0, "2024": 4.0}
+    assert reader._uncovered(query, hit, 0.65)  # on topic, but the figure asked for is not there
+    assert not reader._uncovered(query, hit, 0.75)  # strong evidence stands on its own
+    query.rarity = {"开发区": 1.0, "工业": 2.0}
+    assert not reader._uncovered(query, hit, 0.65)  # the passage holds what was asked

@@ -162,15 +162,17 @@ def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
 
     def on_ask(q, history, state, talk, code):  # a generator: Gradio streams each checked sentence
         turns = chat_turns(qa, q, history, state, talk)
+        box = ""  # emptied by the first update only: the next question may be typed while this one streams
         while True:
             with use_language(code):  # around each step: Gradio may run each on another thread
                 step = next(turns, None)
                 if step is None:
                     return
-                *shown, _box, turn_talk, note = step  # the box was emptied when the question was taken
+                *shown, _, turn_talk, note = step
                 done = turn_talk is not talk  # the conversation took the answer: the last update
                 downloads_now = download_updates(turn_talk) if done else [gr.update()] * len(downloads)
-            yield (*shown, turn_talk, note, *downloads_now)
+            yield (*shown, box, turn_talk, note, *downloads_now)
+            box = gr.update()
 
     def on_select(state, talk, evt: gr.SelectData):
         talk = select_answer(talk, evt.index)
@@ -187,16 +189,10 @@ def _chat_tab(qa, words: Words, language) -> tuple[gr.HTML, gr.State]:
         with use_language(code):
             return ([], panel_placeholder(), [], talk, "", *download_updates(talk))
 
-    asked = gr.State("")  # the question being answered: the box is free for the next one at once
-
-    def take_question(q):
-        return "", q
-
-    inputs = [asked, chatbot, panels, conversation, language]
-    outputs = [chatbot, panel, panels, conversation, focus, *downloads]
-    for trigger in (question.submit, ask_btn.click):  # a box emptied once, never again while the answer streams
-        trigger(take_question, [question], [question, asked], api_visibility="private", queue=False).then(
-            on_ask, inputs, outputs, api_visibility="private", **READS)
+    inputs = [question, chatbot, panels, conversation, language]
+    outputs = [chatbot, panel, panels, question, conversation, focus, *downloads]
+    for trigger in (question.submit, ask_btn.click):  # asked while an answer streams: runs when it is done
+        trigger(on_ask, inputs, outputs, api_visibility="private", trigger_mode="always_last", **READS)
     cleared = [chatbot, panel, panels, conversation, focus, *downloads]
     clear_btn.click(on_clear, [conversation, language], cleared, api_visibility="private")
     chatbot.clear(on_clear, [conversation, language], cleared, api_visibility="private")  # the chat's own trash button

@@ -12,12 +12,12 @@ kept to measure the two side by side (docs/benchmarks.md), not as the default.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from ...lexical import idf, rarities, score_ceiling
 from .collections import meta_name, scan
 
 K1, B = 1.5, 0.75  # bm25s defaults (method "lucene")
@@ -27,10 +27,6 @@ LEXICAL_MODES = ("ours", "milvus")
 
 def term_id(term: str) -> int:
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "little") % (2**32 - 1)
-
-
-def idf(df: int, n: int) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def document_weights(tokens: Sequence[str], avgdl: float) -> dict[int, float]:
@@ -64,6 +60,12 @@ class MilvusLexical:
 
     def doc_freq(self, term: str) -> int:
         return self._df.get(term, 0)
+
+    def ceiling(self, terms: Mapping[str, float]) -> float:
+        return score_ceiling(terms, self.doc_freq, self._n)
+
+    def rarities(self, terms: Mapping[str, float]) -> dict[str, float]:
+        return rarities(terms, self.doc_freq, self._n)
 
     def query_weights(self, terms: Mapping[str, float]) -> dict[int, float]:
         weights: dict[int, float] = {}
