@@ -93,21 +93,18 @@ def idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def score_ceiling(terms: Mapping[str, float], doc_freq, n: int) -> float:
-    """The most a passage could score for weighted ``terms`` (weight × idf each: BM25 saturates there).
-    A term the passages lack counts at the rarest idf: no passage matches it, the question still asked it."""
-    return sum(rarities(terms, doc_freq, n).values())
-
-
 def rarities(terms: Mapping[str, float], doc_freq, n: int) -> dict[str, float]:
-    """Each term's weight × idf: what a passage holding it has matched of the question."""
+    """Each term's weight × idf: what a passage holding it has matched of the question. Their sum is
+    the most any passage could score (BM25 saturates at idf per term); a term no passage holds counts
+    at the rarest idf — no passage matches it, but the question asked it."""
     return {term: weight * idf(doc_freq(term), n) for term, weight in terms.items() if weight > 0}
 
 
 def match_strength(best: float, ceiling: float, full_at: float) -> float:
     """How far to trust a BM25 list whose best score is ``best``: 1 once the best passage reaches
-    ``full_at`` of the ceiling, less in proportion below it. Min-max fusion alone would give the best
-    passage full marks even when it matched one common word of a long question."""
+    ``full_at`` of the ``ceiling`` (the sum of the question's ``rarities``), less in proportion below
+    it. Min-max fusion alone would give the best passage full marks even when it matched one common
+    word of a long question."""
     if full_at <= 0 or ceiling <= 0:
         return 1.0
     return min(1.0, best / (full_at * ceiling))
@@ -130,9 +127,6 @@ class LexicalIndex:
             counts = np.diff(indptr)
             self._df = {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
         return self._df.get(term, 0)
-
-    def ceiling(self, terms: Mapping[str, float]) -> float:
-        return score_ceiling(terms, self.doc_freq, len(self.ids))
 
     def rarities(self, terms: Mapping[str, float]) -> dict[str, float]:
         return rarities(terms, self.doc_freq, len(self.ids))

@@ -252,7 +252,9 @@ class Retriever:
             terms = weighted_terms(query.text)
             query.rarity = self.index.lexical.rarities(terms)
             lexical = self.index.lexical.top(terms, n, allowed)
-            signals.append(Signal("lexical", s.w_lexical * self._match_strength(terms, lexical, s), lexical))
+            strength = (match_strength(lexical[0][1], sum(query.rarity.values()), s.lexical_full_match)
+                        if lexical else 1.0)
+            signals.append(Signal("lexical", s.w_lexical * strength, lexical))
             if translation:
                 query.cross_rarity = self.index.lexical.rarities(translation.terms)
                 signals.append(Signal("lexical translated", w_lexical_t,
@@ -316,11 +318,6 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
-
-    def _match_strength(self, terms, ranking: Ranking, s: SearchSettings) -> float:
-        if not ranking or not s.lexical_full_match:
-            return 1.0
-        return match_strength(ranking[0][1], self.index.lexical.ceiling(terms), s.lexical_full_match)
 
     def _fuse(self, signals: list[Signal], s: SearchSettings) -> Ranking:
         scoped = any(sig.only_language and sig.active for sig in signals)

@@ -315,10 +315,11 @@ def test_dense_load_of_a_damaged_file_raises_runtime_error(tmp_path):
 # ============================================================================ lexical strength
 
 
-def test_the_score_ceiling_is_each_terms_idf_and_counts_words_no_passage_has():
+def test_rarities_are_weight_times_idf_and_count_words_no_passage_has():
     lexicon = LexicalIndex.build([["park", "rules"], ["park", "news"], ["wages"]], [1, 2, 3])
-    assert lexicon.ceiling({"park": 1.0}) == pytest.approx(idf(2, 3))
-    assert lexicon.ceiling({"park": 2.0, "unheard": 1.0}) == pytest.approx(2 * idf(2, 3) + idf(0, 3))
+    assert lexicon.rarities({"park": 1.0}) == pytest.approx({"park": idf(2, 3)})
+    assert lexicon.rarities({"park": 2.0, "unheard": 1.0}) == pytest.approx({"park": 2 * idf(2, 3),
+                                                                             "unheard": idf(0, 3)})
     assert idf(0, 3) > idf(1, 3) > idf(2, 3)  # a word no passage has weighs like the rarest
 
 
@@ -328,11 +329,11 @@ def test_a_list_whose_best_passage_matches_one_word_of_a_long_question_is_truste
     asked = {t: 1.0 for t in ("chongqing", "unemployed", "collect", "benefits", "paying", "premiums", "years")}
     weak = lexicon.top(asked, 3)
     assert weak[0][0] == 1  # only "chongqing" matched: min-max alone would give it full marks
-    assert match_strength(weak[0][1], lexicon.ceiling(asked), 0.4) < 0.5
+    assert match_strength(weak[0][1], sum(lexicon.rarities(asked).values()), 0.4) < 0.5
     full = {t: 1.0 for t in ("unemployment", "benefit")}
     strong = lexicon.top(full, 3)
-    assert strong[0][0] == 2 and match_strength(strong[0][1], lexicon.ceiling(full), 0.4) == 1.0
-    assert match_strength(strong[0][1], lexicon.ceiling(full), 0) == 1.0  # 0 turns the scaling off
+    assert strong[0][0] == 2 and match_strength(strong[0][1], sum(lexicon.rarities(full).values()), 0.4) == 1.0
+    assert match_strength(strong[0][1], sum(lexicon.rarities(full).values()), 0) == 1.0  # 0 turns the scaling off
 
 
 # ============================================================================ fusion

@@ -60,6 +60,5 @@ class LexicalRole(Protocol):
     vocab: frozenset
 
     def doc_freq(self, term: str) -> int: ...
-    def ceiling(self, terms: Mapping[str, float]) -> float: ...  # qa.lexical.score_ceiling
     def rarities(self, terms: Mapping[str, float]) -> dict[str, float]: ...  # qa.lexical.rarities
     def top(self, terms: Mapping[str, float], k: int, allowed: Optional[np.ndarray] = None) -> Ranking: ...

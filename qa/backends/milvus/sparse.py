@@ -17,7 +17,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from ...lexical import idf, rarities, score_ceiling
+from ...lexical import idf, rarities
 from .collections import meta_name, scan
 
 K1, B = 1.5, 0.75  # bm25s defaults (method "lucene")
@@ -60,9 +60,6 @@ class MilvusLexical:
 
     def doc_freq(self, term: str) -> int:
         return self._df.get(term, 0)
-
-    def ceiling(self, terms: Mapping[str, float]) -> float:
-        return score_ceiling(terms, self.doc_freq, self._n)
 
     def rarities(self, terms: Mapping[str, float]) -> dict[str, float]:
         return rarities(terms, self.doc_freq, self._n)
