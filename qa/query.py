@@ -124,6 +124,15 @@ class Query:
     rarity: dict[str, float] = field(default_factory=dict)
     cross_rarity: dict[str, float] = field(default_factory=dict)
 
+    def pasted_chars(self, passage_text: str) -> int:
+        """How many characters of the question's pasted-looking runs ``passage_text`` holds verbatim."""
+        return sum(len(fragment) for fragment in self.fragments if fragment in passage_text)
+
+    def is_pasted_from(self, passage_text: str) -> bool:
+        """The question is mostly text copied from ``passage_text`` ("where is this sentence from?")."""
+        n = self.pasted_chars(passage_text)
+        return n > 0 and n >= 0.5 * searchable_length(self.text)
+
     def coverage(self, passage_text: str, cross: bool) -> Optional[float]:
         """The share of the question's rarity-weighted terms found in ``passage_text`` (``cross``: the
         passage is in the translation's language); None when retrieval set no rarities."""

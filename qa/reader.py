@@ -226,6 +226,8 @@ class ExtractiveReader:
         scored = self._asker_language_first(scored, language)
         best_score, best_cos, best_i, _ = scored[0]
         confidence = self.confidence(hits, query.noise_floor)
+        if query.fragments and query.is_pasted_from(hits[0].passage.text):
+            confidence = 1.0  # the question's own text was found verbatim: its source is certain
         if confidence < self.abstain_below:
             return Reading(abstention_text(language), [], confidence, True)
         support = best_score - 0.1 / (1 + best_i)  # the sentence's own merit, not its passage's rank

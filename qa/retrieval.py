@@ -21,7 +21,7 @@ from .law_titles import LawTitles
 from .learned import LearnedSignals, Neighbour
 from .lexical import match_strength, weighted_terms
 from .models import Hit
-from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query, searchable_length
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
 from .translate import Translation, Translator
 
 MIN_TRUSTED_COVERAGE = 0.5
@@ -353,15 +353,9 @@ class Retriever:
         runs are most of the question: the source of a pasted sentence ranks first (most matched text
         first, then by rank). No scan of the whole index: the candidates already hold every passage
         that shares the sentence's words."""
-        matched: dict[int, int] = {}
-        for pid, passage in passages.items():
-            n = sum(len(fragment) for fragment in query.fragments if fragment in passage.text)
-            if n:
-                matched[pid] = n
-        enough = 0.5 * searchable_length(query.text)
+        sources = {pid: query.pasted_chars(p.text) for pid, p in passages.items() if query.is_pasted_from(p.text)}
         rank_of = {pid: i for i, (pid, _) in enumerate(fused)}
-        sources = [pid for pid, n in matched.items() if n >= enough]
-        return sorted(sources, key=lambda pid: (-matched[pid], rank_of.get(pid, len(rank_of))))
+        return sorted(sources, key=lambda pid: (-sources[pid], rank_of.get(pid, len(rank_of))))
 
     def _lookup_first(self, fused: Ranking, article: str, laws: list[str],
                       allowed: Optional[np.ndarray] = None) -> Ranking:

@@ -33,3 +33,20 @@ def test_a_pasted_sentence_respects_filters(slice_assistant):
     other_docs = [d["id"] for d in slice_assistant.documents()[1:]]
     hits = slice_assistant.search(probe.question, 3, docs=other_docs)
     assert hits and all(h.doc in other_docs for h in hits)
+
+
+def test_a_pasted_clause_is_answered_from_its_source_without_doubt(repo_assistant):
+    """A clause copied out of a longer sentence looks only half as similar as the whole sentence; the
+    verbatim match, not the similarity, makes the answer certain."""
+    import random
+    import re
+
+    passages = [p for doc in repo_assistant.documents() for p in repo_assistant.document(doc["id"])
+                if p.language == "zh"]
+    clauses = sorted({c for p in passages for c in re.split(r"[，。；：、“”《》（）]", p.text)
+                      if 12 <= len(c) <= 20 and re.fullmatch(r"[\u4e00-\u9fff]+", c)})
+    picked = random.Random(7).sample(clauses, 8)
+    for clause in picked:
+        answer = repo_assistant.ask(clause)
+        assert answer.state == "answered" and answer.confidence == 1.0, (clause, answer.state, answer.confidence)
+        assert clause in answer.citations[0].hit.passage.text, (clause, answer.citations[0].hit.citation)
