@@ -128,10 +128,10 @@ class Query:
         """How many characters of the question's pasted-looking runs ``passage_text`` holds verbatim."""
         return sum(len(fragment) for fragment in self.fragments if fragment in passage_text)
 
-    def is_pasted_from(self, passage_text: str) -> bool:
-        """The question is mostly text copied from ``passage_text`` ("where is this sentence from?")."""
+    def is_pasted_from(self, passage_text: str, share: float = 0.5) -> bool:
+        """At least ``share`` of the question is text copied from ``passage_text`` ("where is this from?")."""
         n = self.pasted_chars(passage_text)
-        return n > 0 and n >= 0.5 * searchable_length(self.text)
+        return n > 0 and n >= share * searchable_length(self.text)
 
     def coverage(self, passage_text: str, cross: bool) -> Optional[float]:
         """The share of the question's rarity-weighted terms found in ``passage_text`` (``cross``: the

@@ -37,6 +37,10 @@ MIN_COVERAGE = 0.80
 # A passage in the other language is matched through the dictionary's alternative senses, which it
 # can never all hold: the same bar would call most correct cross-language answers partial.
 MIN_COVERAGE_ACROSS_LANGUAGES = 0.20
+# A question this much of which is found verbatim in the first passage is answered without doubt
+# (half is enough to rank that passage first; certainty asks more, so that a question that merely
+# quotes a long law title is still judged on its evidence).
+PASTED_SHARE = 0.8
 # How much less a sentence in the asker's language may score than the best one and still be quoted
 # first (scripts/asker_language.py on bench/bundled-en.jsonl, checked on the dev sets).
 LANGUAGE_MARGIN = 0.1
@@ -226,7 +230,7 @@ class ExtractiveReader:
         scored = self._asker_language_first(scored, language)
         best_score, best_cos, best_i, _ = scored[0]
         confidence = self.confidence(hits, query.noise_floor)
-        if query.fragments and query.is_pasted_from(hits[0].passage.text):
+        if query.fragments and query.is_pasted_from(hits[0].passage.text, PASTED_SHARE):
             confidence = 1.0  # the question's own text was found verbatim: its source is certain
         if confidence < self.abstain_below:
             return Reading(abstention_text(language), [], confidence, True)
