@@ -20,13 +20,14 @@ from .questions import _gold_error, _valid_gold, jsonl_rows
 
 def is_dialogue_file(path: Path) -> bool:
     """Whether a question file holds dialogues (its first row has ``turns``)."""
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                return False
-            return isinstance(row, dict) and "turns" in row
+    with Path(path).open(encoding="utf-8") as lines:  # the first row decides: read no further
+        for line in lines:
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+                return isinstance(row, dict) and "turns" in row
     return False
 
 
