@@ -351,7 +351,10 @@ class Assistant:
 
     def article(self, doc_id: str, article: str) -> list[Passage]:
         """The passages (pieces) of one article of one document, in order; [] if it has none."""
-        return [p for p in self.document(doc_id) if p.article == article]
+        store = self.retriever.index.store
+        ids = [pid for pid, _ in store.article_pieces(doc_id, article)]
+        found = store.passages(ids)
+        return [found[pid] for pid in ids if pid in found]
 
     def documents(self) -> list[dict]:
         return self.retriever.index.store.documents()

@@ -105,6 +105,11 @@ def test_milvus_index_ranks_and_answers_like_the_folder_index(bundled, repo_assi
     for question in QUESTIONS[:4]:
         ours, theirs = bundled.ask(question), repo_assistant.ask(question)
         assert (ours.text, ours.abstained) == (theirs.text, theirs.abstained), question
+    articled = [p for d in repo_assistant.documents() for p in repo_assistant.document(d["id"]) if p.article]
+    for p in articled[:3]:  # one article's pieces, read without the whole document
+        pieces = repo_assistant.article(p.doc_id, p.article)
+        assert pieces and p.text in [q.text for q in pieces]
+        assert [q.text for q in bundled.article(p.doc_id, p.article)] == [q.text for q in pieces]
 
 
 def test_translation_sees_the_same_vocabulary(bundled, repo_assistant):
