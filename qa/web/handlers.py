@@ -22,7 +22,7 @@ from .conversation import add_answer, focus_note, new_conversation
 from .conversation import history as conversation_history
 from .i18n import stage as stage_name, t
 from .render import (NO_CHAPTER, article_label_html, panel, public_dict, passage_units, answer_markdown,  # noqa: F401
-                     articles_of, chapters_of, evidence_html, notice_html, passage_card, public_source,
+                     articles_of, chapters_of, continues_unit, evidence_html, notice_html, passage_card, public_source,
                      reference_links, reference_view_html)
 
 log = logging.getLogger(__name__)
@@ -370,9 +370,8 @@ def unit_links(passages, references: dict) -> list[list[tuple[int, int, str]]]:
     """Reference links of each reading unit of ``passage_units`` (pieces of one article joined again)."""
     links: list[list] = []
     previous, offset = None, 0
-    for p in passages:  # the same joining rule as passage_units: later pieces of one article
-        if not (previous is not None and p.part > 0 and p.article == previous.article
-                and p.headings == previous.headings):
+    for p in passages:
+        if not (links and continues_unit(previous, p)):
             links.append([])
             offset = 0
         links[-1] += [(offset + s, offset + e, tag) for s, e, tag in reference_links(references.get(p.id, []))]

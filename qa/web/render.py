@@ -299,14 +299,21 @@ def notice_html(message: str) -> str:
     return panel(f'<p class="qa-warn">{esc(message)}</p>')
 
 
+def continues_unit(previous: Optional[Passage], p: Passage) -> bool:
+    """A later piece of the same article under the same headings: one reading unit with ``previous``."""
+    return previous is not None and p.part > 0 and p.article == previous.article and p.headings == previous.headings
+
+
 def passage_units(passages: Sequence[Passage]) -> list[tuple[str, Optional[str], str]]:
     units: list[tuple[str, Optional[str], str]] = []
+    previous = None
     for p in passages:
         chapter = " › ".join(p.headings) or NO_CHAPTER
-        if units and units[-1][0] == chapter and units[-1][1] == p.article and p.part > 0:
+        if units and continues_unit(previous, p):
             units[-1] = (chapter, p.article, units[-1][2] + "\n" + p.text)
         else:
             units.append((chapter, p.article, p.text))
+        previous = p
     return units
 
 
