@@ -379,7 +379,9 @@ def _wire_documents(qa, c: DocumentControls, other_dropdowns: list, language):
                   **private)
     no_btn.click(lambda code: (t("nothing_deleted", code), hide, None), [language],
                  [c.status, c.confirm_delete.row, pending_delete], **private)
-    c.to_delete.input(lambda: (hide, None), None, [c.confirm_delete.row, pending_delete], **private)
+    # Choosing another document hides an open question in the browser itself: a server round trip could
+    # land after the next Delete click's and hide the question it had just asked.
+    c.to_delete.input(lambda: gr.Column(visible=False), None, [c.confirm_delete.row], js=True, **private)
     return listing, refreshed
 
 
