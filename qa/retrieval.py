@@ -271,17 +271,25 @@ class Retriever:
                               if query.laws else [])
         if law_ids and w_title:
             signals.append(Signal("named law", w_title, dense.similarities(query.vectors[-1], law_ids)))
-        fused = self._fuse(signals, s)
+        # One read of the candidates' languages and one of their titles serve every step below.
+        scoped = any(sig.only_language and sig.active for sig in signals)
+        prefer_chinese = to_english and bool(s.w_prefer_chinese)
+        language_of = (self.index.store.languages_of({pid for sig in signals for pid, _ in sig.ranking})
+                       if scoped or prefer_chinese else {})
+        fused = fuse(signals, s.fusion, s.rrf_k, language_of if scoped else None, s.normalise_languages)
+        learning = (s.w_law_prior or s.w_neighbour_doc or s.w_neighbour_law) and self.learned is not None
+        title_of = (self.index.store.titles_of(pid for pid, _ in fused)
+                    if fused and ((s.home and s.w_home) or learning) else {})
         if focused and s.w_focus and fused:
             fused = self._prefer_passages(fused, set(law_ids), s.w_focus)
-        if to_english and s.w_prefer_chinese and fused:
-            fused = self._prefer_language(fused, "zh", s.w_prefer_chinese)
+        if prefer_chinese and fused:
+            fused = self._boost(fused, lambda pid: language_of.get(pid) == "zh", s.w_prefer_chinese)
         if s.home and s.w_home and fused:
-            fused = self._prefer_home(fused, s.home, s.w_home)
+            fused = self._boost(fused, lambda pid: s.home in title_of.get(pid, ""), s.w_home)
         neighbours: list[Neighbour] = []
-        if (s.w_law_prior or s.w_neighbour_doc or s.w_neighbour_law) and self.learned is not None:
+        if learning:
             fused, neighbours = self.learned.rerank(
-                fused, self.index.store.titles_of(pid for pid, _ in fused), query.vectors[0], s.w_law_prior,
+                fused, title_of, query.vectors[0], s.w_law_prior,
                 s.w_neighbour_doc, s.w_neighbour_law, s.neighbours, s.neighbour_floor,
                 skip=query.text if s.skip_identical_training else None)
         if s.lookups and query.article:
@@ -318,20 +326,6 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
-
-    def _fuse(self, signals: list[Signal], s: SearchSettings) -> Ranking:
-        scoped = any(sig.only_language and sig.active for sig in signals)
-        language_of = (self.index.store.languages_of({pid for sig in signals for pid, _ in sig.ranking})
-                       if scoped else None)
-        return fuse(signals, s.fusion, s.rrf_k, language_of, s.normalise_languages)
-
-    def _prefer_language(self, fused: Ranking, language: str, weight: float) -> Ranking:
-        language_of = self.index.store.languages_of(pid for pid, _ in fused[:300])
-        return self._boost(fused, lambda pid: language_of.get(pid) == language, weight)
-
-    def _prefer_home(self, fused: Ranking, home: str, weight: float) -> Ranking:
-        title_of = self.index.store.titles_of(pid for pid, _ in fused[:300])
-        return self._boost(fused, lambda pid: home in title_of.get(pid, ""), weight)
 
     @staticmethod
     def _prefer_passages(fused: Ranking, favoured: set[int], weight: float) -> Ranking:
