@@ -43,6 +43,13 @@ def require_shared(what: str) -> Path:
     return SHARED
 
 
+def index_copy_of(index: Path, tmp_path_factory, name: str) -> Path:
+    """A private copy of an index built once per session, for a test that writes to it."""
+    target = tmp_path_factory.mktemp(name) / "index"
+    shutil.copytree(index, target)
+    return target
+
+
 def seed_cache(from_index: Path, to_index: Path) -> None:
     """Copy an index's embedding cache into a fresh index folder (saves re-embedding in CLI tests)."""
     to_index.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,14 @@ because the browser test adds and deletes documents.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import pytest
+
+from conftest import index_copy_of
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -132,9 +133,7 @@ def base_index(tmp_path_factory) -> Path:
 
 
 def index_copy(tmp_path_factory, name: str) -> Path:
-    target = tmp_path_factory.mktemp(name) / "index"
-    shutil.copytree(base_index(tmp_path_factory), target)
-    return target
+    return index_copy_of(base_index(tmp_path_factory), tmp_path_factory, name)
 
 
 @contextmanager

@@ -7,10 +7,9 @@ our own add a Chongqing and another province's law, so that region filters have 
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from conftest import CHONGQING, require_shared
+from conftest import CHONGQING, index_copy_of, require_shared
 
 ORIGINAL = CHONGQING / "regulations" / "national" / "外商投资法(2019-03-15).md"
 OLD_ID = "national/外商投资法(2019-03-15).md"
@@ -82,6 +81,4 @@ def versions_index(tmp_path_factory) -> Path:
 
 
 def versions_index_copy(tmp_path_factory, name: str) -> Path:
-    target = tmp_path_factory.mktemp(name) / "index"
-    shutil.copytree(versions_index(tmp_path_factory), target)
-    return target
+    return index_copy_of(versions_index(tmp_path_factory), tmp_path_factory, name)
