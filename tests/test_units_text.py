@@ -13,7 +13,7 @@ import pytest
 from qa.law_titles import LawTitles
 from qa.lexical import EN_STOP, ZH_STOP, LexicalIndex, chinese_words, tokenize, weighted_terms
 from qa.query import MAX_QUESTION_CHARS, Query, QueryError, article_reference, asks_effective_date, check_query
-from qa.translate import (GLOSSARY_FIRST_SHARE, Translation, Translator, find_laws, glossary, law_names,
+from qa.translate import (GLOSSARY_FIRST_SHARE, Translation, Translator, find_laws, glossary, in_context, law_names,
                           reverse_cedict, reverse_glossary)
 
 FIL = "中华人民共和国外商投资法"
@@ -179,9 +179,9 @@ def test_translate_chinese_falls_back_to_cedict_main_senses(translator):
 
 
 def test_translate_chinese_coverage_and_in_vocab():
-    result = Translator().translate_chinese("保税区的企业如何办理手续")
-    assert [zh for zh, _ in result.pairs] == ["保税区", "企业"]
-    assert result.coverage == pytest.approx(2 / 3)  # 保税区, 企业, 办理手续 (的/如何 are stop words)
+    result = Translator().translate_chinese("保税区的企业如何报备手续")
+    assert [zh for zh, _ in result.pairs] == ["保税区", "企业", "手续"]
+    assert result.coverage == pytest.approx(3 / 4)  # 报备 has no entry (的/如何 are stop words)
     assert Translator(in_vocab=lambda t: t != "bond").translate_chinese("保税区").terms == {}
 
 
@@ -482,3 +482,54 @@ def test_a_middling_answer_whose_passage_lacks_the_questions_specifics_is_partia
     assert not reader._uncovered(query, hit, 0.75)  # strong evidence stands on its own
     query.rarity = {"开发区": 1.0, "工业": 2.0}
     assert not reader._uncovered(query, hit, 0.65)  # the passage holds what was asked
+
+
+# ============================================================================ senses chosen in context
+
+def _season_and_approval() -> Translation:
+    usage = {"季节": 120, "时节": 7}
+    return Translator(doc_freq=lambda t: usage.get(t, 0)).translate("season approval")
+
+
+def test_context_keeps_the_dictionary_senses_it_holds_and_their_full_weight():
+    translation = _season_and_approval()
+    assert len(dict(translation.pairs)["season"]) == 3
+    chosen = in_context(translation, ["农业生产应当按照时节组织播种。", "经审批后方可施工。"])
+    assert dict(chosen.pairs)["season"] == ["时节"]
+    assert chosen.terms["时节"] == pytest.approx(1.0) and "季节" not in chosen.terms
+    assert chosen.text == "时节 批准"
+    # The glossary's renderings are curated: kept, in its order, with its shares.
+    assert dict(chosen.pairs)["approval"] == ["批准", "审批", "核准"]
+    assert chosen.terms["批准"] == pytest.approx(GLOSSARY_FIRST_SHARE)
+
+
+def test_senses_found_nowhere_in_context_keep_a_reduced_weight():
+    translation = _season_and_approval()
+    chosen = in_context(translation, ["与问题无关的文字。"], unsupported=0.5)
+    assert dict(chosen.pairs) == dict(translation.pairs)
+    for word in dict(translation.pairs)["season"]:
+        assert chosen.terms[word] == pytest.approx(0.5 * translation.terms[word])
+    assert chosen.terms["批准"] == pytest.approx(translation.terms["批准"])
+
+
+def test_senses_are_ordered_by_how_many_context_passages_hold_them():
+    translation = _season_and_approval()
+    chosen = in_context(translation, ["按照时节播种。", "旅游季节。", "季节性用工。"])
+    assert dict(chosen.pairs)["season"] == ["季节", "时节"]
+    assert chosen.terms["季节"] == pytest.approx(2 / 3) and chosen.terms["时节"] == pytest.approx(1 / 3)
+
+
+def test_no_context_changes_nothing():
+    translation = _season_and_approval()
+    assert in_context(translation, []) is translation
+
+
+def test_every_glossary_rendering_is_statute_wording():
+    """The glossary renders English in the statutes' own words: each rendering occurs in the shared
+    pack's statutes, but for the few development-zone terms of art its header names."""
+    from conftest import CHONGQING, require_shared
+
+    require_shared("the statutes the glossary was written from")
+    text = "".join(p.read_text(encoding="utf-8") for p in (CHONGQING / "regulations").rglob("*.md"))
+    absent = {zh for renderings in glossary().values() for zh in renderings if zh not in text}
+    assert absent <= {"扩区", "一区多园", "投资便利化"}, absent
