@@ -86,7 +86,7 @@ def main() -> None:
           "wrong zh/en: held | unanswerable zh/en: held | offtopic: abstained")
     grid = [(0.50, p, 0.0, 0.0, 0.0) for p in (0.55, 0.60, 0.65, 0.70)]
     grid += [(0.50, p, u, c, x) for p, u, c, x in itertools.product((0.55, 0.60), (0.65, 0.70, 0.75),
-                                                                    (0.4, 0.5, 0.6), (0.2, 0.3, 0.4))]
+                                                                    (0.4, 0.5, 0.6, 0.7, 0.8), (0.2, 0.3, 0.4))]
     for setting in grid:
         def share(name: str, *states: str) -> float:
             rows = groups[name]
