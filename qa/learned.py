@@ -8,8 +8,12 @@ two cheap signals (measured on STARD, docs/benchmarks.md):
 - **question neighbours**: the articles (and laws) that answered the most similar past
   questions are likely to answer this one too.
 
-Both only re-weigh a fused ranking (and may add the neighbours' gold articles to it); with no
-training questions in the index nothing changes. Questions are stored with their gold as
+- a **query adapter**: a linear map, fitted to the training questions, that moves a question's
+  vector towards the passages that answered questions like it (the lay wording of a question and
+  the statute wording of its answer sit apart in e5's space; the map learns the way across).
+
+The first two only re-weigh a fused ranking (and may add the neighbours' gold articles to it); the
+adapter adds a dense signal of its own. With no training questions in the index nothing changes. Questions are stored with their gold as
 document ids (not passage ids), so they survive every later ``add`` or ``remove``.
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .questions import TrainingQuestion, gold_resolver
+from .text import detect_language
 
 
 @dataclass
@@ -41,9 +46,13 @@ class LearnedSignals:
     law_of_passage: dict[int, str]  # for every gold passage
     law_prior: dict[str, float] = field(default_factory=dict)
     _text_index: dict[str, int] = field(default_factory=dict)
+    adapter: Optional[np.ndarray] = None  # (dim, dim): a question vector q is read as q + q @ adapter
+    languages: set[str] = field(default_factory=set)  # those the training questions are asked in
 
     @classmethod
-    def from_store(cls, store) -> Optional["LearnedSignals"]:
+    def from_store(cls, store, dense=None) -> Optional["LearnedSignals"]:
+        """The index's training questions resolved; with its ``dense`` index also the query adapter
+        (fitted here, once per index generation: a few seconds for a few hundred questions)."""
         rows = store.training_questions()
         if not rows:
             return None
@@ -60,8 +69,19 @@ class LearnedSignals:
             law_counts.update({title for _, title in found})
         top = max(law_counts.values(), default=0)
         prior = {law: math.log1p(c) / math.log1p(top) for law, c in law_counts.items()} if top else {}
+        adapter = fit_query_adapter(vectors, gold_passages, dense) if dense is not None else None
         return cls(questions, vectors, gold_passages, law_of_passage, prior,
-                   {q.question.strip(): i for i, q in enumerate(questions)})
+                   {q.question.strip(): i for i, q in enumerate(questions)}, adapter,
+                   {detect_language(q.question) for q in questions})
+
+    def adapt(self, vector: np.ndarray, language: str) -> Optional[np.ndarray]:
+        """A question's vector moved by the query adapter, L2-normalised; None without one, or for a
+        question in a language no training question is asked in (the map was fitted to those: English
+        training questions moved Chinese questions astray, docs/benchmarks.md)."""
+        if self.adapter is None or language not in self.languages:
+            return None
+        moved = np.asarray(vector, dtype=np.float32) @ (np.eye(len(self.adapter), dtype=np.float32) + self.adapter)
+        return moved / (np.linalg.norm(moved) or 1.0)
 
     def neighbours(self, vector: np.ndarray, k: int, skip: Optional[str] = None) -> list[tuple[int, float]]:
         """(question index, cosine similarity) of the ``k`` most similar training questions.
@@ -111,3 +131,63 @@ class LearnedSignals:
 
         ranked = sorted(((pid, score + scale * bonus(pid)) for pid, score in scores.items()), key=lambda kv: -kv[1])
         return ranked, [Neighbour(self.questions[i].question, sim) for i, sim in near]
+
+
+ADAPTER_NEGATIVES = 64  # the nearest passages that did not answer a training question
+MIN_ADAPTER_NEGATIVES = 4
+# A 384 × 384 map fitted to a handful of questions only memorises them. Measured: 100 English
+# questions on the Chongqing pack gave no gain (hit@5 equal, one dev hit@1 lost); 249 and 498 STARD
+# questions gave +0.04 R@10 (docs/benchmarks.md).
+MIN_ADAPTER_QUESTIONS = 200
+ADAPTER_EPOCHS = 50
+ADAPTER_REGULARISATION = 1.0  # pulls the map towards "change nothing": few questions must not overfit it
+ADAPTER_TEMPERATURE = 0.05
+
+
+def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]], dense,
+                      negatives: int = ADAPTER_NEGATIVES, epochs: int = ADAPTER_EPOCHS,
+                      regularisation: float = ADAPTER_REGULARISATION,
+                      min_questions: Optional[int] = None) -> Optional[np.ndarray]:
+    """Fit ``W`` so that ``q + q @ W`` is nearer each training question's gold passages than the
+    passages dense search put near it but that did not answer it (a contrastive loss; the other
+    questions' gold passages count as wrong answers too). None with fewer than ``min_questions``
+    questions that have a gold passage, or when the index is too small to offer near misses.
+    Deterministic: zero start, full-batch Adam."""
+    if sum(1 for gold in gold_passages if gold) < (MIN_ADAPTER_QUESTIONS if min_questions is None else min_questions):
+        return None
+    import torch
+
+    queries, positives, near_misses = [], [], []
+    for vector, gold in zip(vectors, gold_passages):
+        if not gold:
+            continue
+        wrong = [pid for pid, _ in dense.top(vector, negatives + len(gold)) if pid not in set(gold)][:negatives]
+        for pid in list(gold)[:3]:
+            queries.append(vector)
+            positives.append(pid)
+            near_misses.append(wrong)
+    fewest = min((len(w) for w in near_misses), default=0)  # a small index has fewer near misses
+    if fewest < MIN_ADAPTER_NEGATIVES:
+        return None
+    near_misses = [w[:fewest] for w in near_misses]
+    q = torch.tensor(np.stack(queries), dtype=torch.float32)
+    gold_vectors = torch.tensor(dense.vectors_of(positives), dtype=torch.float32)
+    wrong_vectors = torch.tensor(np.stack([dense.vectors_of(w) for w in near_misses]), dtype=torch.float32)
+    dim = q.shape[1]
+    weights = torch.zeros(dim, dim, requires_grad=True)
+    optimiser = torch.optim.Adam([weights], lr=1e-3)
+    own = torch.arange(len(q))
+    for _ in range(epochs):
+        moved = q + q @ weights
+        moved = moved / moved.norm(dim=1, keepdim=True)
+        right = (moved * gold_vectors).sum(1, keepdim=True)
+        near = torch.einsum("bd,bnd->bn", moved, wrong_vectors)
+        others = moved @ gold_vectors.T  # other questions' answers (its own is masked out)
+        others[own, own] = -1e4
+        logits = torch.cat([right, near, others], 1) / ADAPTER_TEMPERATURE
+        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long))
+        loss = loss + regularisation * (weights ** 2).sum() / dim
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return weights.detach().numpy().astype(np.float32)

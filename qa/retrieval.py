@@ -98,6 +98,7 @@ class SearchSettings:
     w_neighbour_law: float = 0.3
     neighbours: int = 10
     neighbour_floor: float = 0.8  # similarity a training question must exceed to vote (e5 rates unrelated ≈0.8)
+    w_adapter: float = 2.0  # the question's vector moved by the learned query adapter, as a dense signal
     skip_identical_training: bool = False  # for tuning on the training questions themselves
     # The question's own-words BM25 list counts fully once its best passage scores this share of the
     # most any passage could (qa.lexical.match_strength), less below it: one common word of an English
@@ -184,7 +185,7 @@ class Retriever:
     def learned(self) -> Optional[LearnedSignals]:
         """The index's training questions, resolved once (None when it carries none)."""
         if not self._learned_loaded:
-            self._learned = LearnedSignals.from_store(self.index.store)
+            self._learned = LearnedSignals.from_store(self.index.store, self.index.vectors)
             self._learned_loaded = True
         return self._learned
 
@@ -251,6 +252,8 @@ class Retriever:
         if len(query.vectors) > 1:
             translated_dense = Signal("dense translated", w_dense_t, dense.top(query.vectors[1], n, allowed), scope)
             signals.append(translated_dense)
+        if s.w_adapter and self.learned is not None and (adapted := self.learned.adapt(query.vectors[0], query.language)) is not None:
+            signals.append(Signal("dense learned", s.w_adapter, dense.top(adapted, n, allowed)))
         timings["dense_ms"] = (time.perf_counter() - t1) * 1000
 
         t2 = time.perf_counter()

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -55,7 +56,7 @@ KEPT = ["t1", "t2", "t5"]
 SKIPPED = {"t3": "nowhere", "t4": "housing-3"}
 
 PARAPHRASE = "Can I leave my car parked outside my home at night?"
-UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0)
+UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
 NEIGHBOUR_LINE = re.compile(r"^similar training question \((\d\.\d\d)\): (.+)$")
 
 
@@ -161,6 +162,55 @@ def test_zero_learned_weights_give_the_unlearned_ranking(base, learned):
     got, want = ranking(learned, PARAPHRASE, UNLEARNED), ranking(base, PARAPHRASE)
     assert [d for d, _ in got] == [d for d, _ in want]
     assert [s for _, s in got] == pytest.approx([s for _, s in want])
+
+
+def fitted(assistant: Assistant):
+    """The index's learned signals with a query adapter fitted to its few training questions
+    (the product waits for MIN_ADAPTER_QUESTIONS of them)."""
+    from dataclasses import replace
+
+    from qa.learned import fit_query_adapter
+
+    signals = assistant.retriever.learned
+    dense = assistant.retriever.index.vectors
+    return replace(signals, adapter=fit_query_adapter(signals.vectors, signals.gold_passages, dense, min_questions=1))
+
+
+def test_the_query_adapter_moves_a_training_question_towards_its_answer(learned):
+    """Fitted to the training questions, the adapter brings the car question nearer its gold (the
+    residential rule) than the street-parking rule that fooled the base ranking."""
+    signals = fitted(learned)
+    assert signals.adapter is not None and signals.adapter.shape == (384, 384)
+    vector = learned.embedder.embed_queries([CAR_QUESTION])[0]
+    moved = signals.adapt(vector, "en")
+    assert np.linalg.norm(moved) == pytest.approx(1.0)
+    assert signals.adapt(vector, "zh") is None  # no training question is asked in Chinese
+    store, dense = learned.retriever.index.store, learned.retriever.index.vectors
+    pid = {doc: pid for pid, doc, *_ in store.passage_keys(["housing-2", "parking-2"])}
+    gold, decoy = dense.vectors_of([pid["housing-2"], pid["parking-2"]])
+    assert moved @ gold - moved @ decoy > vector @ gold - vector @ decoy
+    order = [p for p, _ in dense.top(moved, 9)]
+    assert order.index(pid["housing-2"]) < order.index(pid["parking-2"])
+
+
+def test_the_query_adapter_is_deterministic_and_waits_for_enough_questions(learned):
+    assert np.allclose(fitted(learned).adapter, fitted(learned).adapter, atol=1e-6)
+    # Three training questions are far below MIN_ADAPTER_QUESTIONS: the index fits no adapter.
+    assert learned.retriever.learned.adapter is None
+
+
+def test_search_adds_the_adapted_question_as_a_dense_signal(learned_index, monkeypatch):
+    """With enough training questions (the minimum lowered for this tiny index) the adapted vector
+    joins the fusion: on its own it already lifts the paraphrase's gold above the decoy."""
+    import qa.learned
+
+    monkeypatch.setattr(qa.learned, "MIN_ADAPTER_QUESTIONS", 1)
+    with Assistant.open(learned_index) as assistant:
+        assert assistant.retriever.learned.adapter is not None
+        only_adapter = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=2.0)
+        with_adapter = top_docs(assistant, PARAPHRASE, only_adapter)
+        assert with_adapter.index("housing-2") < with_adapter.index("parking-2")
+        assert ranking(assistant, PARAPHRASE, only_adapter) != ranking(assistant, PARAPHRASE, UNLEARNED)
 
 
 def test_neighbours_are_the_training_questions_most_similar_first(learned):
