@@ -1,20 +1,20 @@
-"""Training questions an index can carry, and the two signals learned from them.
+"""Training questions an index can carry, and the three signals learned from them.
 
 Lay questions rarely name the law they are about and use everyday words, so lexical and dense
 similarity to the statute text leave much on the table. Past questions with known answers hold
-two cheap signals (measured on STARD, docs/benchmarks.md):
+three signals (measured on STARD, docs/benchmarks.md):
 
 - a **law prior**: laws that many past questions were answered from are likelier answers;
 - **question neighbours**: the articles (and laws) that answered the most similar past
-  questions are likely to answer this one too.
-
+  questions are likely to answer this one too;
 - a **query adapter**: a linear map, fitted to the training questions, that moves a question's
   vector towards the passages that answered questions like it (the lay wording of a question and
   the statute wording of its answer sit apart in e5's space; the map learns the way across).
 
 The first two only re-weigh a fused ranking (and may add the neighbours' gold articles to it); the
-adapter adds a dense signal of its own. With no training questions in the index nothing changes. Questions are stored with their gold as
-document ids (not passage ids), so they survive every later ``add`` or ``remove``.
+adapter adds a dense signal of its own. With no training questions in the index nothing changes.
+Questions are stored with their gold as document ids (not passage ids), so they survive every
+later ``add`` or ``remove``.
 """
 from __future__ import annotations
 

@@ -213,6 +213,14 @@ def test_search_adds_the_adapted_question_as_a_dense_signal(learned_index, monke
         assert ranking(assistant, PARAPHRASE, only_adapter) != ranking(assistant, PARAPHRASE, UNLEARNED)
 
 
+def test_learned_signals_skip_questions_in_a_language_no_training_question_uses(learned):
+    """The training questions are English: a Chinese question is ranked as by an untaught index."""
+    question = "我可以把车整夜停在家门口吗？"
+    assert learned.retriever.search(question, k=5).neighbours == []
+    assert ranking(learned, question) == ranking(learned, question, UNLEARNED)
+    assert learned.retriever.search(PARAPHRASE, k=5).neighbours  # English questions still use them
+
+
 def test_neighbours_are_the_training_questions_most_similar_first(learned):
     neighbours = learned.retriever.search(PARAPHRASE, k=5).neighbours
     assert [n.question for n in neighbours][0] == CAR_QUESTION
