@@ -142,6 +142,9 @@ MIN_ADAPTER_QUESTIONS = 200
 ADAPTER_EPOCHS = 50
 ADAPTER_REGULARISATION = 1.0  # pulls the map towards "change nothing": few questions must not overfit it
 ADAPTER_TEMPERATURE = 0.05
+# Memory grows with pairs × near misses × dim (2,000 × 64 × 384 floats ≈ 200 MB): a larger set of
+# training questions fits on its first 2,000 (question, gold passage) pairs.
+ADAPTER_MAX_PAIRS = 2000
 
 
 def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]], dense,
@@ -157,7 +160,7 @@ def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]
         return None
     import torch
 
-    queries, positives, near_misses = [], [], []
+    queries, positives, near_misses, answers = [], [], [], []
     for vector, gold in zip(vectors, gold_passages):
         if not gold:
             continue
@@ -166,6 +169,13 @@ def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]
             queries.append(vector)
             positives.append(pid)
             near_misses.append(wrong)
+            answers.append(list(gold))
+        if len(queries) >= ADAPTER_MAX_PAIRS:
+            break
+    del queries[ADAPTER_MAX_PAIRS:], positives[ADAPTER_MAX_PAIRS:], near_misses[ADAPTER_MAX_PAIRS:], answers[ADAPTER_MAX_PAIRS:]
+    # Another pair's passage is a wrong answer only if it does not answer this question too (two
+    # questions may share an article; one question may have several).
+    also_right = torch.tensor(np.stack([np.isin(positives, gold) for gold in answers]))
     fewest = min((len(w) for w in near_misses), default=0)  # a small index has fewer near misses
     if fewest < MIN_ADAPTER_NEGATIVES:
         return None
@@ -176,14 +186,12 @@ def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]
     dim = q.shape[1]
     weights = torch.zeros(dim, dim, requires_grad=True)
     optimiser = torch.optim.Adam([weights], lr=1e-3)
-    own = torch.arange(len(q))
     for _ in range(epochs):
         moved = q + q @ weights
         moved = moved / moved.norm(dim=1, keepdim=True)
         right = (moved * gold_vectors).sum(1, keepdim=True)
         near = torch.einsum("bd,bnd->bn", moved, wrong_vectors)
-        others = moved @ gold_vectors.T  # other questions' answers (its own is masked out)
-        others[own, own] = -1e4
+        others = (moved @ gold_vectors.T).masked_fill(also_right, -1e4)  # other questions' answers
         logits = torch.cat([right, near, others], 1) / ADAPTER_TEMPERATURE
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long))
         loss = loss + regularisation * (weights ** 2).sum() / dim
