@@ -124,12 +124,11 @@ def warm_up(assistant, items: Sequence[dict]) -> None:
         assistant.retriever.search(question, 10)
 
 
-_UNLEARNED = dict(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
 BASELINES = {
-    "bm25": SearchSettings(w_dense=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False,
-                           **_UNLEARNED),
-    "dense": SearchSettings(w_lexical=0, w_dense_translated=0, w_lexical_translated=0, w_title=0, translate=False,
-                            **_UNLEARNED),
+    "bm25": SearchSettings(w_dense=0, w_dense_translated=0, w_lexical_translated=0, w_title=0,
+                           translate=False).without_learning(),
+    "dense": SearchSettings(w_lexical=0, w_dense_translated=0, w_lexical_translated=0, w_title=0,
+                            translate=False).without_learning(),
 }
 
 

@@ -114,6 +114,10 @@ class SearchSettings:
         if self.fusion not in FUSION_MODES:
             raise ValueError(f"fusion {self.fusion!r} is not one of {', '.join(FUSION_MODES)}")
 
+    def without_learning(self) -> "SearchSettings":
+        """These settings with every signal learned from training questions off (the untaught ranking)."""
+        return replace(self, w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
+
 
 @dataclass
 class SearchResult:

@@ -21,7 +21,7 @@ from qa import Assistant, SearchSettings
 from qa.questions import load_questions
 
 POOL = 300
-UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
+UNLEARNED = SearchSettings().without_learning()
 
 
 def recall(rankings: list[list[str]], golds: list[set[str]]) -> tuple[float, float]:

@@ -33,7 +33,7 @@ from qa.lexical import LexicalIndex, tokenize, weighted_terms
 POOL = 300
 _D = SearchSettings()
 PRODUCT = (_D.w_law_prior, _D.w_neighbour_doc, _D.w_neighbour_law, _D.neighbours, _D.neighbour_floor)
-UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
+UNLEARNED = SearchSettings().without_learning()
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[A-Za-z0-9]+")
 
 

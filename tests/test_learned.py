@@ -56,7 +56,7 @@ KEPT = ["t1", "t2", "t5"]
 SKIPPED = {"t3": "nowhere", "t4": "housing-3"}
 
 PARAPHRASE = "Can I leave my car parked outside my home at night?"
-UNLEARNED = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=0)
+UNLEARNED = SearchSettings().without_learning()
 NEIGHBOUR_LINE = re.compile(r"^similar training question \((\d\.\d\d)\): (.+)$")
 
 
