@@ -74,11 +74,16 @@ class LearnedSignals:
                    {q.question.strip(): i for i, q in enumerate(questions)}, adapter,
                    {detect_language(q.question) for q in questions})
 
+    def speak_for(self, language: str) -> bool:
+        """Whether these signals apply to a question in ``language``: they were learned from questions
+        in their own languages, and English training questions led Chinese ones astray (blind-2
+        Chinese hit@5 0.968 → 0.926, docs/benchmarks.md)."""
+        return language in self.languages
+
     def adapt(self, vector: np.ndarray, language: str) -> Optional[np.ndarray]:
         """A question's vector moved by the query adapter, L2-normalised; None without one, or for a
-        question in a language no training question is asked in (the map was fitted to those: English
-        training questions moved Chinese questions astray, docs/benchmarks.md)."""
-        if self.adapter is None or language not in self.languages:
+        question the training questions do not ``speak_for``."""
+        if self.adapter is None or not self.speak_for(language):
             return None
         moved = np.asarray(vector, dtype=np.float32) @ (np.eye(len(self.adapter), dtype=np.float32) + self.adapter)
         return moved / (np.linalg.norm(moved) or 1.0)

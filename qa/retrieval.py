@@ -291,10 +291,8 @@ class Retriever:
         language_of = (self.index.store.languages_of({pid for sig in signals for pid, _ in sig.ranking})
                        if scoped or prefer_chinese else {})
         fused = fuse(signals, s.fusion, s.rrf_k, language_of if scoped else None, s.normalise_languages)
-        # Learned signals speak for questions like the training ones: in another language (English
-        # training questions, a Chinese question) they cost more than they give (docs/benchmarks.md).
         learning = ((s.w_law_prior or s.w_neighbour_doc or s.w_neighbour_law) and self.learned is not None
-                    and query.language in self.learned.languages)
+                    and self.learned.speak_for(query.language))
         title_of = (self.index.store.titles_of(pid for pid, _ in fused)
                     if fused and ((s.home and s.w_home) or learning) else {})
         if focused and s.w_focus and fused:
