@@ -292,25 +292,17 @@ def in_context(translation: Translation, context: list[str], unsupported: float 
         return translation
     terms: dict[str, float] = {}
     pairs: list[tuple[str, list[str]]] = []
-    rendered: list[str] = []
     for (phrase, alternatives), (weight, from_glossary) in zip(translation.pairs, translation.origins):
-        if from_glossary:
-            add_terms(terms, alternatives, True, weight)
-            pairs.append((phrase, alternatives))
-            rendered.append(alternatives[0])
-            continue
-        support = [sum(a in text for text in context) for a in alternatives]
-        if not any(support):
-            add_terms(terms, alternatives, False, weight * unsupported)
-            pairs.append((phrase, alternatives))
-            rendered.append(alternatives[0])
-            continue
-        kept = sorted((n, -i, a) for i, (a, n) in enumerate(zip(alternatives, support)) if n)
-        kept = [(n, a) for n, _, a in reversed(kept)]
-        total = sum(n for n, _ in kept)
-        chosen = [a for _, a in kept]
-        add_terms(terms, chosen, False, weight, shares=[n / total for n, _ in kept])
-        pairs.append((phrase, chosen))
-        rendered.append(chosen[0])
+        shares = None  # the usual split (glossary: its first rendering most; dictionary: equal)
+        if not from_glossary:
+            support = [sum(a in text for text in context) for a in alternatives]
+            if any(support):
+                order = sorted((i for i, n in enumerate(support) if n), key=lambda i: -support[i])  # stable
+                alternatives = [alternatives[i] for i in order]
+                shares = [support[i] / sum(support) for i in order]
+            else:
+                weight *= unsupported
+        add_terms(terms, alternatives, from_glossary, weight, shares=shares)
+        pairs.append((phrase, alternatives))
     return replace(translation, terms=terms, pairs=pairs,
-                   text=" ".join(dict.fromkeys(translation.laws + rendered)))
+                   text=" ".join(dict.fromkeys(translation.laws + [zh[0] for _, zh in pairs])))
