@@ -21,14 +21,12 @@ from .questions import _gold_error, _valid_gold, jsonl_rows
 def is_dialogue_file(path: Path) -> bool:
     """Whether a question file holds dialogues (its first row has ``turns``)."""
     with Path(path).open(encoding="utf-8") as lines:  # the first row decides: read no further
-        for line in lines:
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(row, dict) and "turns" in row
-    return False
+        first = next((line for line in lines if line.strip()), None)
+    try:
+        row = json.loads(first) if first is not None else None
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and "turns" in row
 
 
 def load_dialogues(path: Path) -> list[dict]:
