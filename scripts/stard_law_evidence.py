@@ -15,18 +15,12 @@ import itertools
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from qa import Assistant, SearchSettings
 from qa.questions import load_questions
+from stard_levers import metrics  # same recall as the other STARD levers (scripts/ is on the path)
 
 POOL = 300
 UNLEARNED = SearchSettings().without_learning()
-
-
-def recall(rankings: list[list[str]], golds: list[set[str]]) -> tuple[float, float]:
-    return tuple(round(float(np.mean([len(set(r[:k]) & g) / len(g) for r, g in zip(rankings, golds)])), 3)
-                 for k in (10, 100))
 
 
 def with_law_evidence(pool: list[tuple[int, float]], law_of: dict[int, str], weight: float, top: int):
@@ -55,8 +49,9 @@ def main() -> None:
 
     def score(half: int, rank) -> tuple[float, float]:
         chosen = [c for c in cases if c[0] % 2 == half]
-        return recall([list(dict.fromkeys(doc_of[p] for p, _ in rank(pool))) for _, _, pool in chosen],
-                      [gold for _, gold, _ in chosen])
+        found = metrics([list(dict.fromkeys(doc_of[p] for p, _ in rank(pool))) for _, _, pool in chosen],
+                        [gold for _, gold, _ in chosen])
+        return found["R@10"], found["R@100"]
 
     print(f"{len(cases)} questions; product, unlearned: even R@10/R@100 {score(0, lambda p: p)}, "
           f"odd {score(1, lambda p: p)}")
