@@ -30,6 +30,7 @@ from .dense import DenseIndex
 from .embedders import Embedder
 from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
                         read_manifest_file, rebuild_hint, verify_generation)
+from .learned import MIN_ADAPTER_QUESTIONS, fit_adapter_for
 from .questions import TrainingQuestion, gold_resolver
 from .references import passage_references
 from .lexical import LexicalIndex, tokenize
@@ -86,9 +87,13 @@ class LearnReport:
     learned: int = 0
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    adapter: bool = False  # a query adapter was fitted and stored with the questions
 
     def summary(self) -> str:
         text = f"{self.learned} training question(s) stored, {self.seconds:.1f}s"
+        if self.learned:
+            text += ("\nquery adapter fitted and stored" if self.adapter else
+                     f"\nno query adapter: it needs {MIN_ADAPTER_QUESTIONS} training questions with a gold passage")
         if self.skipped:
             shown = self.skipped[:20]
             text += f"\n{len(self.skipped)} question(s) skipped:\n" + "\n".join(f"  - {s}" for s in shown)
@@ -340,13 +345,23 @@ class IndexWriter:
             if questions and not kept:
                 return False
             draft.store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
+            adapter = self._fit_adapter(kept, vectors, draft.store, self._load_vectors(draft.path))
+            draft.store.set_query_adapter(adapter)
             draft.manifest["training_questions"] = len(kept)
-            report.learned = len(kept)
+            draft.manifest["query_adapter"] = adapter is not None
+            report.learned, report.adapter = len(kept), adapter is not None
             return True
 
         self._change(False, change)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _fit_adapter(self, questions: Sequence[TrainingQuestion], vectors, store, dense) -> Optional[np.ndarray]:
+        """The query adapter for the training questions being stored (shared by every backend's
+        ``learn``): fitted here, once, so that no search waits for it."""
+        if len(questions) >= MIN_ADAPTER_QUESTIONS:
+            self.notify(f"fitting the query adapter to {len(questions)} training questions")
+        return fit_adapter_for(questions, vectors, store, dense)
 
     def _embed_resolvable(self, store, questions: Sequence[TrainingQuestion],
                           report: LearnReport) -> tuple[list[TrainingQuestion], list]:

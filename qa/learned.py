@@ -12,7 +12,10 @@ three signals (measured on STARD, docs/benchmarks.md):
   the statute wording of its answer sit apart in e5's space; the map learns the way across).
 
 The first two only re-weigh a fused ranking (and may add the neighbours' gold articles to it); the
-adapter adds a dense signal of its own. With no training questions in the index nothing changes.
+adapter adds a dense signal of its own. The first two are worked out when an index is opened (cheap);
+the adapter is fitted once, when the questions are stored (``qa index learn``: seconds of training
+that no search should wait for), and is stored beside them. With no training questions in the index
+nothing changes.
 Questions are stored with their gold as document ids (not passage ids), so they survive every
 later ``add`` or ``remove``.
 """
@@ -50,14 +53,21 @@ class LearnedSignals:
     languages: set[str] = field(default_factory=set)  # those the training questions are asked in
 
     @classmethod
-    def from_store(cls, store, dense=None) -> Optional["LearnedSignals"]:
-        """The index's training questions resolved; with its ``dense`` index also the query adapter
-        (fitted here, once per index generation: a few seconds for a few hundred questions)."""
+    def from_store(cls, store) -> Optional["LearnedSignals"]:
+        """The index's training questions resolved against it, with the query adapter stored beside
+        them (None when it carries no training questions)."""
         rows = store.training_questions()
         if not rows:
             return None
         questions = [TrainingQuestion(question=q, gold=json.loads(g), id=qid) for qid, q, g, _ in rows]
         vectors = np.stack([np.frombuffer(v, dtype=np.float32) for *_, v in rows])
+        return cls.resolve(questions, vectors, store, store.query_adapter())
+
+    @classmethod
+    def resolve(cls, questions: Sequence[TrainingQuestion], vectors: np.ndarray, store,
+                adapter: Optional[np.ndarray] = None) -> "LearnedSignals":
+        """Training questions (and their query vectors) resolved against ``store``: the passages
+        their gold points at, and the law prior those give."""
         resolve = gold_resolver(store, questions)
         gold_passages: list[list[int]] = []
         law_of_passage: dict[int, str] = {}
@@ -69,8 +79,7 @@ class LearnedSignals:
             law_counts.update({title for _, title in found})
         top = max(law_counts.values(), default=0)
         prior = {law: math.log1p(c) / math.log1p(top) for law, c in law_counts.items()} if top else {}
-        adapter = fit_query_adapter(vectors, gold_passages, dense) if dense is not None else None
-        return cls(questions, vectors, gold_passages, law_of_passage, prior,
+        return cls(list(questions), np.asarray(vectors, dtype=np.float32), gold_passages, law_of_passage, prior,
                    {q.question.strip(): i for i, q in enumerate(questions)}, adapter,
                    {detect_language(q.question) for q in questions})
 
@@ -150,6 +159,16 @@ ADAPTER_TEMPERATURE = 0.05
 # Memory grows with pairs × near misses × dim (2,000 × 64 × 384 floats ≈ 200 MB): a larger set of
 # training questions fits on its first 2,000 (question, gold passage) pairs.
 ADAPTER_MAX_PAIRS = 2000
+
+
+def fit_adapter_for(questions: Sequence[TrainingQuestion], vectors: Sequence[np.ndarray], store,
+                    dense) -> Optional[np.ndarray]:
+    """The query adapter for these training questions of the index ``store`` / ``dense`` (None
+    without enough of them): what ``qa index learn`` stores, on either backend."""
+    if not questions:
+        return None
+    signals = LearnedSignals.resolve(questions, np.stack(vectors), store)
+    return fit_query_adapter(signals.vectors, signals.gold_passages, dense)
 
 
 def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]], dense,

@@ -189,7 +189,7 @@ class Retriever:
     def learned(self) -> Optional[LearnedSignals]:
         """The index's training questions, resolved once (None when it carries none)."""
         if not self._learned_loaded:
-            self._learned = LearnedSignals.from_store(self.index.store, self.index.vectors)
+            self._learned = LearnedSignals.from_store(self.index.store)
             self._learned_loaded = True
         return self._learned
 

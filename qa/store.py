@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS training_questions (
     position INTEGER PRIMARY KEY, id TEXT NOT NULL, question TEXT NOT NULL, gold TEXT NOT NULL,
     vector BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS query_adapter (
+    one INTEGER PRIMARY KEY CHECK (one = 1), dim INTEGER NOT NULL, weights BLOB NOT NULL
+);
 """
 # ---------------------------------------------------------------- cross-references (qa/references.py)
 # One row per reference found in a passage, as written (law as named, article label, paragraphs):
@@ -180,7 +183,24 @@ class Store:
                 [(qid, q, json.dumps(gold, ensure_ascii=False), np.asarray(v, dtype=np.float32).tobytes())
                  for qid, q, gold, v in rows])
 
+    def set_query_adapter(self, weights: Optional[np.ndarray]) -> None:
+        """Store the query adapter fitted to the training questions (None: there is none)."""
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM query_adapter")
+            if weights is not None:
+                self._db.execute("INSERT INTO query_adapter (one, dim, weights) VALUES (1, ?, ?)",
+                                 (len(weights), np.asarray(weights, dtype=np.float32).tobytes()))
+
     # -------------------------------------------------------------- reads
+    def query_adapter(self) -> Optional[np.ndarray]:
+        """The stored query adapter (dim × dim), or None; indexes taught before adapters were stored
+        have no table for it."""
+        if not self._has_table("query_adapter"):
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT dim, weights FROM query_adapter").fetchone()
+        return None if row is None else np.frombuffer(row[1], dtype=np.float32).reshape(row[0], row[0]).copy()
+
     def training_questions(self) -> list[tuple[str, str, str, bytes]]:
         with self._lock:
             return list(self._db.execute("SELECT id, question, gold, vector FROM training_questions ORDER BY position"))

@@ -199,18 +199,50 @@ def test_the_query_adapter_is_deterministic_and_waits_for_enough_questions(learn
     assert learned.retriever.learned.adapter is None
 
 
-def test_search_adds_the_adapted_question_as_a_dense_signal(learned_index, monkeypatch):
-    """With enough training questions (the minimum lowered for this tiny index) the adapted vector
-    joins the fusion: on its own it already lifts the paraphrase's gold above the decoy."""
+def test_learn_fits_and_stores_the_adapter_and_search_adds_it_as_a_dense_signal(base_index, tmp_path, monkeypatch):
+    """With enough training questions (the minimum lowered for this tiny index) ``learn`` fits the
+    adapter once and stores it: a reopened index reads the same map without fitting, and the adapted
+    vector joins the fusion — on its own it already lifts the paraphrase's gold above the decoy.
+    Clearing the training questions clears the adapter too."""
     import qa.learned
 
     monkeypatch.setattr(qa.learned, "MIN_ADAPTER_QUESTIONS", 1)
-    with Assistant.open(learned_index) as assistant:
-        assert assistant.retriever.learned.adapter is not None
+    path = copy_index(base_index, tmp_path / "index")
+    with Assistant(path) as teacher:
+        report = teacher.learn(TRAINING)
+        assert report.adapter and "query adapter fitted and stored" in report.summary()
+        stored = teacher.retriever.learned.adapter
+    assert info_json(path)["query_adapter"] is True
+
+    def no_fitting(*args, **kwargs):
+        raise AssertionError("an opened index must read its adapter, not fit one")
+
+    monkeypatch.setattr(qa.learned, "fit_query_adapter", no_fitting)
+    with Assistant.open(path) as assistant:
+        signals = assistant.retriever.learned
+        assert signals.adapter is not None and np.array_equal(signals.adapter, stored)
         only_adapter = SearchSettings(w_law_prior=0, w_neighbour_doc=0, w_neighbour_law=0, w_adapter=2.0)
         with_adapter = top_docs(assistant, PARAPHRASE, only_adapter)
         assert with_adapter.index("housing-2") < with_adapter.index("parking-2")
         assert ranking(assistant, PARAPHRASE, only_adapter) != ranking(assistant, PARAPHRASE, UNLEARNED)
+    with Assistant(path) as teacher:
+        assert teacher.learn([]).learned == 0
+    assert info_json(path).get("query_adapter") is not True
+    with Assistant.open(path) as assistant:
+        assert assistant.retriever.learned is None
+        assert assistant.retriever.index.store.query_adapter() is None
+
+
+def test_the_stored_adapter_is_the_one_fitting_gives(learned_index, tmp_path, monkeypatch):
+    """What ``learn`` stores is exactly the deterministic fit of its training questions."""
+    import qa.learned
+
+    monkeypatch.setattr(qa.learned, "MIN_ADAPTER_QUESTIONS", 1)
+    path = copy_index(learned_index, tmp_path / "index")
+    with Assistant(path) as teacher:
+        teacher.learn(TRAINING)
+    with Assistant.open(path) as assistant:
+        assert np.allclose(assistant.retriever.learned.adapter, fitted(assistant).adapter, atol=1e-6)
 
 
 def test_learned_signals_skip_questions_in_a_language_no_training_question_uses(learned):
@@ -335,9 +367,11 @@ def test_cli_learn_info_search_and_clear(base_index, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"3 training question\(s\) stored, \d+\.\ds", lines[0])
-    assert lines[1:] == ["2 question(s) skipped:"] + [f"  - {q}: no gold item is in the index ({d})"
-                                                       for q, d in SKIPPED.items()]
-    assert "training_questions: 3" in run("index", "info", "--index", index).stdout.splitlines()
+    assert lines[1:] == ["no query adapter: it needs 200 training questions with a gold passage",
+                         "2 question(s) skipped:"] + [f"  - {q}: no gold item is in the index ({d})"
+                                                      for q, d in SKIPPED.items()]
+    info = run("index", "info", "--index", index).stdout.splitlines()
+    assert "training_questions: 3" in info and "query_adapter: no" in info
 
     result = run("search", PARAPHRASE, "-k", "2", "--explain", "--index", index)
     assert result.exit_code == 0, result.output

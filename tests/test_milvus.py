@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -149,21 +150,32 @@ def test_region_and_date_filters_on_the_server(bundled, repo_assistant):
 # ---------------------------------------------------------------------------- writes
 
 
-def test_training_questions_are_stored_and_used_like_the_folder_index(server, repo_index, tmp_path):
+def test_training_questions_are_stored_and_used_like_the_folder_index(server, repo_index, tmp_path, monkeypatch):
+    """Training questions and the query adapter ``learn`` fits to them (the minimum lowered for this
+    small index) are stored on the server; searches use them as the folder index does."""
+    import qa.learned
+
+    monkeypatch.setattr(qa.learned, "MIN_ADAPTER_QUESTIONS", 1)
     address = server.address("learned")
     build(address, repo_index)
     folder = tmp_path / "folder"
     shutil.copytree(repo_index, folder)
     milvus, local = Assistant.open(address), Assistant.open(folder)
     doc = next(d["id"] for d in milvus.documents() if d["kind"] == "news")
-    questions = [{"id": "t1", "question": "Which industries will the development zones prioritise?", "gold": [{"doc": doc}]},
+    questions = [{"id": "t1", "question": "Which industries will the development zones prioritise?",
+                  "gold": [{"doc": doc, "quote": "33618"}]},  # one passage: both backends fit on the same pair
                  {"id": "t2", "question": "Not in this index", "gold": [{"doc": "no/such.md"}]}]
     reports = [milvus.learn(questions), local.learn(questions)]
-    assert [(r.learned, len(r.skipped)) for r in reports] == [(1, 1), (1, 1)]
+    assert [(r.learned, len(r.skipped), r.adapter) for r in reports] == [(1, 1, True), (1, 1, True)]
     assert [q.question for q in milvus.retriever.learned.questions] == [questions[0]["question"]]
+    # Read back whole by a fresh connection (stored in parts: one record body cannot hold it).
+    stored = Assistant.open(address).retriever.learned.adapter
+    assert stored.shape == (384, 384) and np.abs(stored).max() > 0
+    assert np.array_equal(stored, milvus.retriever.learned.adapter)
     question = "What will the development zones prioritise?"
     assert keys(milvus.search(question, k=5)) == keys(local.search(question, k=5))
     assert milvus.learn([]).learned == 0 and milvus.retriever.learned is None
+    assert milvus.retriever.index.store.query_adapter() is None
 
 
 

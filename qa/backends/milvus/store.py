@@ -7,6 +7,7 @@ dense and lexical searches hand to Milvus, so the server skips what is not allow
 """
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Iterable, Iterator, Optional, Sequence
@@ -17,9 +18,20 @@ from ...filters import Filters
 from ...models import Passage
 from ...store import META_COLUMNS
 from ...versions import DocumentDates, admitted, annotate, dates_of_record, version_labels
-from .collections import PASSAGE_FIELDS, literal, meta_name, rows_for, scan
+from .collections import PASSAGE_FIELDS, VARCHAR_MAX, literal, meta_name, record, rows_for, scan
 
 _CACHE_LIMIT = 200_000
+# A record's body is one VARCHAR: the query adapter (384 × 384 floats ≈ 590 KB) is stored as base64
+# in parts that each fit one.
+_ADAPTER_PART = VARCHAR_MAX - 1024
+
+
+def adapter_records(weights: np.ndarray) -> list[dict]:
+    """The query adapter as ``adapter:<n>`` records of the generation's records collection."""
+    data = base64.b64encode(np.asarray(weights, dtype=np.float32).tobytes()).decode("ascii")
+    parts = [data[i:i + _ADAPTER_PART] for i in range(0, len(data), _ADAPTER_PART)]
+    return [record(f"adapter:{n}", "adapter", {"dim": len(weights), "part": n, "data": part})
+            for n, part in enumerate(parts)]
 DOCUMENT_FIELDS = ("title", "kind", "language", "date", "source", "passages", "added_at")  # as Store.documents()
 
 
@@ -235,6 +247,16 @@ class MilvusStore:
             out.append((body["id"], body["question"], json.dumps(body["gold"], ensure_ascii=False),
                         np.asarray(body["vector"], dtype=np.float32).tobytes()))
         return out
+
+    def query_adapter(self) -> Optional[np.ndarray]:
+        bodies = sorted((json.loads(r["body"]) for r in scan(self._client, meta_name(self.generation),
+                                                                'kind == "adapter"', ["body"])),
+                        key=lambda b: b["part"])
+        if not bodies:
+            return None
+        dim = bodies[0]["dim"]
+        raw = base64.b64decode("".join(b["data"] for b in bodies))
+        return np.frombuffer(raw, dtype=np.float32).reshape(dim, dim).copy()
 
     # -------------------------------------------------------------- whole-generation scans (verify, repair)
     def passage_ids(self) -> list[int]:

@@ -42,7 +42,8 @@ from .collections import (META_SUFFIX, create_generation, drop_generation, ensur
                           new_generation_name, record, scan)
 from .index import live_generation
 from .sparse import average_length, document_weights
-from .store import MilvusStore
+from .store import MilvusStore, adapter_records
+from .vectors import MilvusDense
 
 INSERT_BATCH = 256
 CACHE_NAME = "embedding-cache.sqlite"
@@ -287,14 +288,19 @@ class MilvusWriter(IndexWriter):
             if questions and not kept:
                 return report
             gen.begin()
-            self.client.delete(gen.meta, filter='kind == "question"')
+            self.client.delete(gen.meta, filter='kind in ["question", "adapter"]')
             rows = [record(f"question:{i}", "question", {"id": q.id, "question": q.question, "gold": q.gold,
                                                           "vector": np.asarray(v, dtype=np.float32).tolist()})
                     for i, (q, v) in enumerate(zip(kept, vectors))]
             for start in range(0, len(rows), INSERT_BATCH):
                 self.client.insert(gen.meta, rows[start:start + INSERT_BATCH])
+            dense = MilvusDense(self.client, gen.name, self.embedder.dim, gen.store.count()[1])
+            adapter = self._fit_adapter(kept, vectors, gen.store, dense)
+            if adapter is not None:
+                self.client.insert(gen.meta, adapter_records(adapter))
             gen.manifest["training_questions"] = len(kept)
+            gen.manifest["query_adapter"] = adapter is not None
             gen.finish()
-            report.learned = len(kept)
+            report.learned, report.adapter = len(kept), adapter is not None
         report.seconds = time.perf_counter() - started
         return report
