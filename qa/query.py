@@ -123,6 +123,7 @@ class Query:
     # its translation's terms. The reader asks how much of this a quoted passage holds.
     rarity: dict[str, float] = field(default_factory=dict)
     cross_rarity: dict[str, float] = field(default_factory=dict)
+    index_passages: Optional[int] = None  # how many passages the searched index holds (set by retrieval)
 
     def pasted_chars(self, passage_text: str) -> int:
         """How many characters of the question's pasted-looking runs ``passage_text`` holds verbatim."""

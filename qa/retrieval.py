@@ -265,6 +265,7 @@ class Retriever:
         if self.index.lexical is not None:
             terms = weighted_terms(query.text)
             query.rarity = self.index.lexical.rarities(terms)
+            query.index_passages = len(self.index.vectors)
             lexical = self.index.lexical.top(terms, n, allowed)
             strength = (match_strength(lexical[0][1], sum(query.rarity.values()), s.lexical_full_match)
                         if lexical else 1.0)

@@ -83,6 +83,16 @@ def test_english_question_is_framed_in_english(repo_assistant):
     assert_verbatim(answer)
 
 
+def test_bundled_index_calls_a_quote_missing_the_questions_subject_partial(repo_assistant):
+    """The bundled overview says nothing of a management committee's powers: the nearest sentence
+    is on topic and the small index rates it fully confident, but it is labelled partial, not
+    presented as the answer; a question it does answer still is."""
+    unanswered = repo_assistant.ask("开发区管委会依照条例具体享有哪些职权？")
+    assert unanswered.state in ("partial", "abstained"), (unanswered.text, unanswered.confidence)
+    answered = repo_assistant.ask("重庆开发区条例从哪天开始施行？")
+    assert answered.state == "answered" and "2025年3月1日" in answered.text
+
+
 def test_fresh_default_index_answers_the_effective_date(tmp_path, repo_index):
     seed_cache(repo_index, tmp_path / "index")  # same vectors, no re-embedding; the build itself is fresh
     assistant = Assistant.open_default(tmp_path / "index")

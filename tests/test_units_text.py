@@ -484,6 +484,26 @@ def test_a_middling_answer_whose_passage_lacks_the_questions_specifics_is_partia
     assert not reader._uncovered(query, hit, 0.65)  # the passage holds what was asked
 
 
+def test_in_a_small_index_a_passage_missing_most_of_the_question_is_partial_at_any_confidence():
+    """A small index's noise floor is the best of a few passages: every on-topic question reaches
+    full confidence there, so coverage decides — with a lower bar — whatever the confidence."""
+    from qa.models import Hit, Passage
+    from qa.query import Query
+    from qa.reader import ExtractiveReader, MIN_COVERAGE_SMALL_INDEX, SMALL_INDEX_PASSAGES
+
+    reader = ExtractiveReader(embedder=None)
+    hit = Hit(Passage(doc_id="甲.md", title="甲市开发区条例", text="开发区应当发展工业。"), 1.0, 1)
+    query = Query.parse("开发区管委会享有哪些职权？")
+    query.rarity = {"开发区": 1.0, "管委会": 4.0, "职权": 3.0}  # 1/8 of it is in the passage
+    assert 1 / 8 < MIN_COVERAGE_SMALL_INDEX
+    query.index_passages = 30
+    assert reader._uncovered(query, hit, 1.0)
+    query.index_passages = SMALL_INDEX_PASSAGES  # a big index: strong evidence stands on its own
+    assert not reader._uncovered(query, hit, 1.0)
+    query.index_passages, query.rarity = 30, {"开发区": 1.0, "工业": 2.0, "职权": 3.0}  # half is there
+    assert not reader._uncovered(query, hit, 1.0)
+
+
 # ============================================================================ senses chosen in context
 
 def _season_and_approval() -> Translation:
