@@ -35,6 +35,17 @@ _SKIP = EN_STOP | frozenset("please tell know say says said does mean means happ
 
 
 @dataclass
+class Phrase:
+    """One phrase of the question and its renderings, best first; its weight in the query and
+    whether the (curated) glossary gave them — a dictionary phrase's senses may be re-chosen."""
+
+    source: str
+    renderings: list[str]
+    weight: float = 1.0
+    from_glossary: bool = False
+
+
+@dataclass
 class Translation:
     """Query terms in the other language with weights, a rendering of the question, and laws named."""
 
@@ -42,10 +53,18 @@ class Translation:
     terms: dict[str, float] = field(default_factory=dict)
     text: str = ""
     laws: list[str] = field(default_factory=list)
-    pairs: list[tuple[str, list[str]]] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)
     coverage: float = 0.0  # share of the question's content words that found a translation
-    # Per pair: its weight and whether the glossary gave it (a dictionary pair's senses may be re-chosen).
-    origins: list[tuple[float, bool]] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[tuple[str, list[str]]]:
+        """(phrase, renderings) of every translated phrase, in question order."""
+        return [(p.source, p.renderings) for p in self.phrases]
+
+    def add(self, phrase: Phrase, weighted: bool = True, shares: Optional[list[float]] = None) -> None:
+        """Append ``phrase`` and spread its weight over its renderings' tokens (``add_terms``)."""
+        self.phrases.append(phrase)
+        add_terms(self.terms, phrase.renderings, phrase.from_glossary, phrase.weight, weighted, shares)
 
     def explain(self) -> str:
         shown = "; ".join(f"{en} → {'|'.join(zh)}" for en, zh in self.pairs)
@@ -228,10 +247,8 @@ class Translator:
                 i += 1
                 continue
             n, phrase, alternatives, from_glossary = match
-            result.pairs.append((phrase, alternatives))
-            result.origins.append((float(n) ** 0.5, from_glossary))
+            result.add(Phrase(phrase, alternatives, float(n) ** 0.5, from_glossary), self.weighted)
             rendered.append(alternatives[0])
-            add_terms(result.terms, alternatives, from_glossary, float(n) ** 0.5, self.weighted)
             i += n
         result.text = " ".join(dict.fromkeys(result.laws + rendered))
         content = [w for w in words if w not in _SKIP]
@@ -251,10 +268,8 @@ class Translator:
             alternatives = [a for a in dict.fromkeys(alternatives) if self._known(a)]
             if not alternatives:
                 continue
-            result.pairs.append((word, alternatives))
-            result.origins.append((1.0, from_glossary))
+            result.add(Phrase(word, alternatives, 1.0, from_glossary), self.weighted)
             rendered.append(alternatives[0])
-            add_terms(result.terms, alternatives, from_glossary, 1.0, self.weighted)
         result.text = " ".join(dict.fromkeys(rendered))
         result.coverage = min(1.0, len(result.pairs) / len(words)) if words else 0.0
         return result
@@ -288,21 +303,19 @@ def in_context(translation: Translation, context: list[str], unsupported: float 
     none of whose senses occurs keeps ``unsupported`` of its weight. Glossary pairs are curated and
     stay as they are. Without context nothing changes.
     """
-    if not context or not translation.origins:
+    if not context or not translation.phrases:
         return translation
-    terms: dict[str, float] = {}
-    pairs: list[tuple[str, list[str]]] = []
-    for (phrase, alternatives), (weight, from_glossary) in zip(translation.pairs, translation.origins):
+    chosen = replace(translation, terms={}, phrases=[])
+    for phrase in translation.phrases:
         shares = None  # the usual split (glossary: its first rendering most; dictionary: equal)
-        if not from_glossary:
-            support = [sum(a in text for text in context) for a in alternatives]
+        if not phrase.from_glossary:
+            support = [sum(a in text for text in context) for a in phrase.renderings]
             if any(support):
                 order = sorted((i for i, n in enumerate(support) if n), key=lambda i: -support[i])  # stable
-                alternatives = [alternatives[i] for i in order]
                 shares = [support[i] / sum(support) for i in order]
+                phrase = replace(phrase, renderings=[phrase.renderings[i] for i in order])
             else:
-                weight *= unsupported
-        add_terms(terms, alternatives, from_glossary, weight, shares=shares)
-        pairs.append((phrase, alternatives))
-    return replace(translation, terms=terms, pairs=pairs,
-                   text=" ".join(dict.fromkeys(translation.laws + [zh[0] for _, zh in pairs])))
+                phrase = replace(phrase, weight=phrase.weight * unsupported)
+        chosen.add(phrase, shares=shares)
+    chosen.text = " ".join(dict.fromkeys(translation.laws + [p.renderings[0] for p in chosen.phrases]))
+    return chosen
