@@ -159,6 +159,7 @@ ADAPTER_TEMPERATURE = 0.05
 # Memory grows with pairs × near misses × dim (2,000 × 64 × 384 floats ≈ 200 MB): a larger set of
 # training questions fits on its first 2,000 (question, gold passage) pairs.
 ADAPTER_MAX_PAIRS = 2000
+ADAPTER_PAIRS_PER_QUESTION = 3  # a question with many gold articles must not outweigh the rest
 
 
 def fit_adapter_for(questions: Sequence[TrainingQuestion], vectors: Sequence[np.ndarray], store,
@@ -189,7 +190,7 @@ def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]
         if not gold:
             continue
         wrong = [pid for pid, _ in dense.top(vector, negatives + len(gold)) if pid not in set(gold)][:negatives]
-        for pid in list(gold)[:3]:
+        for pid in list(gold)[:ADAPTER_PAIRS_PER_QUESTION]:
             queries.append(vector)
             positives.append(pid)
             near_misses.append(wrong)
