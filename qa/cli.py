@@ -230,10 +230,11 @@ def index_info(index_dir, documents, as_json):
     if as_json:
         _echo_json(info)
         return
-    for key in ("path", "embedder", "dim", "documents", "passages", "training_questions", "query_adapter",
-                "size_bytes", "created", "updated"):
-        if key not in ("training_questions", "query_adapter") or info.get("training_questions"):  # indexes that learned
-            click.echo(f"{key}: {'yes' if info.get(key) is True else 'no' if key == 'query_adapter' else info.get(key)}")
+    learned = ("training_questions", "query_adapter")  # shown only for indexes that learned
+    for key in ("path", "embedder", "dim", "documents", "passages", *learned, "size_bytes", "created", "updated"):
+        if key not in learned or info.get("training_questions"):
+            value = info.get(key)
+            click.echo(f"{key}: {('yes' if value else 'no') if key == 'query_adapter' else value}")
     for doc in info.get("document_list", []):
         dates = " ".join(f"{label} {doc[key]}" for key, label in (("promulgated", "promulgated"), ("amended", "amended"),
                                                                   ("in_force_from", "in force from")) if doc.get(key))

@@ -56,6 +56,10 @@ PASTED_SHARE = 0.8
 # How much less a sentence in the asker's language may score than the best one and still be quoted
 # first (scripts/asker_language.py on bench/bundled-en.jsonl, checked on the dev sets).
 LANGUAGE_MARGIN = 0.1
+# A quotable sentence scores its cosine to the question + OVERLAP_WEIGHT × its rarity-weighted word
+# overlap + RANK_BONUS / (1 + its passage's rank − 1): the retrieval order still counts, a little.
+OVERLAP_WEIGHT = 0.3
+RANK_BONUS = 0.1
 CONFIDENCE_SPAN = 0.1  # similarity above the noise floor that counts as full confidence (× 2)
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
@@ -234,7 +238,7 @@ class ExtractiveReader:
         for j, cos in zip(chosen, cosines):
             i, sentence, _ = candidates[j]
             same_language = 0.03 if detect_language(sentence) == language else 0.0  # quote in the asker's language when it is there
-            score = float(cos) + 0.3 * overlaps[j] + 0.1 / (1 + i) + same_language
+            score = float(cos) + OVERLAP_WEIGHT * overlaps[j] + RANK_BONUS / (1 + i) + same_language
             if when_question and EFFECTIVE_CLAUSE.search(sentence):
                 score += 0.2
             scored.append((score, float(cos), i, sentence))
@@ -246,7 +250,7 @@ class ExtractiveReader:
             confidence = 1.0  # the question's own text was found verbatim: its source is certain
         if confidence < self.abstain_below:
             return Reading(abstention_text(language), [], confidence, True)
-        support = best_score - 0.1 / (1 + best_i)  # the sentence's own merit, not its passage's rank
+        support = best_score - RANK_BONUS / (1 + best_i)  # the sentence's own merit, not its passage's rank
         partial = confidence < self.partial_below or self._uncovered(query, hits[best_i], confidence)
         quotes_by_hit: dict[int, list[str]] = {}
         for score, cos, i, sentence in scored:

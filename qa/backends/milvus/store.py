@@ -21,6 +21,7 @@ from ...versions import DocumentDates, admitted, annotate, dates_of_record, vers
 from .collections import PASSAGE_FIELDS, VARCHAR_MAX, literal, meta_name, record, rows_for, scan
 
 _CACHE_LIMIT = 200_000
+DOCUMENT_FIELDS = ("title", "kind", "language", "date", "source", "passages", "added_at")  # as Store.documents()
 # A record's body is one VARCHAR: the query adapter (384 × 384 floats ≈ 590 KB) is stored as base64
 # in parts that each fit one.
 _ADAPTER_PART = VARCHAR_MAX - 1024
@@ -32,7 +33,6 @@ def adapter_records(weights: np.ndarray) -> list[dict]:
     parts = [data[i:i + _ADAPTER_PART] for i in range(0, len(data), _ADAPTER_PART)]
     return [record(f"adapter:{n}", "adapter", {"dim": len(weights), "part": n, "data": part})
             for n, part in enumerate(parts)]
-DOCUMENT_FIELDS = ("title", "kind", "language", "date", "source", "passages", "added_at")  # as Store.documents()
 
 
 class AllowedIds(np.ndarray):
