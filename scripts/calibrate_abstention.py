@@ -11,6 +11,12 @@ and off-topic ones. A grid prints what each choice of thresholds does to each gr
     python scripts/calibrate_abstention.py --index /work/ix/cq ../shared/bench/chongqing/dev.jsonl \
         bench/chongqing-en.jsonl bench/dev-zh-news.jsonl bench/blind.jsonl bench/blind-2.jsonl \
         --unanswerable bench/dev-unanswerable.jsonl --offtopic bench/offtopic.jsonl
+
+On a small index (fewer than qa.reader.SMALL_INDEX_PASSAGES passages) a last column S is the bar a
+same-language passage's coverage must reach at any confidence (0: no such bar):
+
+    python scripts/calibrate_abstention.py --index /work/ix/bundled-s19 bench/bundled-dev.jsonl \
+        --unanswerable bench/dev-unanswerable.jsonl --offtopic bench/offtopic.jsonl
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from pathlib import Path
 
 from qa import Assistant
 from qa.questions import load_questions, matches
+from qa.reader import SMALL_INDEX_PASSAGES
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Seen:
     coverage: float
     cross: bool  # the first quoted passage is in the other language
     correct: bool
+    small_index: bool
 
 
 def features(assistant, items) -> list[Seen]:
@@ -46,14 +54,18 @@ def features(assistant, items) -> list[Seen]:
         coverage = result.query.coverage(first.text, cross) if first else 0.0
         out.append(Seen(result.query.language, reading.confidence, reading.support,
                         1.0 if coverage is None else coverage, cross,
-                        any(matches(c.hit.passage, g) for c in reading.citations for g in item["gold"])))
+                        any(matches(c.hit.passage, g) for c in reading.citations for g in item["gold"]),
+                        (result.query.index_passages or 0) < SMALL_INDEX_PASSAGES))
     return out
 
 
-def state(seen: Seen, abstain: float, partial: float, uncovered: float, same: float, across: float) -> str:
+def state(seen: Seen, abstain: float, partial: float, uncovered: float, same: float, across: float,
+          small: float = 0.0) -> str:
     if seen.confidence < abstain:
         return "abstained"
     if seen.confidence < partial or (seen.confidence < uncovered and seen.coverage < (across if seen.cross else same)):
+        return "partial"
+    if seen.small_index and not seen.cross and seen.coverage < small:
         return "partial"
     return "answered"
 
@@ -82,11 +94,12 @@ def main() -> None:
     print("  ".join(f"{name} n={len(rows)}" for name, rows in groups.items()))
     print("\nabstain below A; partial below P, or below U when the first quoted passage covers less than "
           "C (same language) / X (other language)")
-    print("A    P    U    C    X   | correct zh: partial abstained | correct en: partial abstained | "
+    print("A    P    U    C    X    S   | correct zh: partial abstained | correct en: partial abstained | "
           "wrong zh/en: held | unanswerable zh/en: held | offtopic: abstained")
-    grid = [(0.50, p, 0.0, 0.0, 0.0) for p in (0.55, 0.60, 0.65, 0.70)]
-    grid += [(0.50, p, u, c, x) for p, u, c, x in itertools.product((0.55, 0.60), (0.65, 0.70, 0.75),
-                                                                    (0.4, 0.5, 0.6, 0.7, 0.8), (0.2, 0.3, 0.4))]
+    small = (0.0, 0.2, 0.3, 0.4) if any(f.small_index for f in answerable) else (0.0,)
+    grid = [(0.50, p, 0.0, 0.0, 0.0, 0.0) for p in (0.55, 0.60, 0.65, 0.70)]
+    grid += [(0.50, p, u, c, x, b) for p, u, c, x, b in itertools.product(
+        (0.55, 0.60), (0.65, 0.70, 0.75), (0.4, 0.5, 0.6, 0.7, 0.8), (0.2, 0.3, 0.4), small)]
     for setting in grid:
         def share(name: str, *states: str) -> float:
             rows = groups[name]
