@@ -3,7 +3,9 @@
 A quotable sentence of the first passages scores cos(question, sentence) + OVERLAP_WEIGHT × its
 rarity-weighted word overlap + RANK_BONUS / (1 + its passage's rank − 1) (qa/reader.py). The
 searches are run once; every setting re-reads the same hits and counts, per asker language, the
-answers that cite a gold passage (correct) and those that cite something else (wrong).
+answers that cite a gold passage (correct), those whose first citation is one (first), and those
+that cite something else only (wrong). An answer in the asker's language is preferred when its
+sentence scores within LANGUAGE_MARGIN of the best one, so the margin is gridded too.
 
     python scripts/reader_weights.py --index /work/ix/cq-final ../shared/bench/chongqing/dev.jsonl \
         bench/chongqing-en.jsonl bench/blind.jsonl bench/blind-2.jsonl bench/dev-zh-news.jsonl
@@ -26,6 +28,7 @@ def main() -> None:
     ap.add_argument("--overlap", default="0.15,0.2,0.3,0.4,0.5")
     ap.add_argument("--rank", default="0,0.025,0.05,0.1,0.2")
     ap.add_argument("--passages", default="3,5", help="how many leading passages the reader reads")
+    ap.add_argument("--margin", default=str(reader_module.LANGUAGE_MARGIN), help="LANGUAGE_MARGIN values")
     args = ap.parse_args()
     assistant = Assistant.open(args.index)
     items = [q for p in args.questions for q in load_questions(Path(p)) if q["gold"]]
@@ -34,23 +37,26 @@ def main() -> None:
         result = assistant.search_result(item["question"], 5)
         result.query.noise_floor = assistant.retriever.noise_floor
         searched.append((item, result))
-    print(f"{len(searched)} answerable questions; correct / wrong answers per asker language")
-    grid = itertools.product(*(map(float, v.split(",")) for v in (args.passages, args.overlap, args.rank)))
-    for passages, overlap, rank in grid:
+    print(f"{len(searched)} answerable questions; correct / first / wrong answers per asker language")
+    grid = itertools.product(*(map(float, v.split(",")) for v in (args.passages, args.overlap, args.rank,
+                                                                  args.margin)))
+    for passages, overlap, rank, margin in grid:
         reader_module.OVERLAP_WEIGHT, reader_module.RANK_BONUS = overlap, rank
-        assistant.reader.top_passages = int(passages)
+        assistant.reader.top_passages, assistant.reader.language_margin = int(passages), margin
         line = []
         for language in ("zh", "en"):
             rows = [(item, result) for item, result in searched if result.query.language == language]
-            correct = wrong = 0
+            correct = first = wrong = 0
             for item, result in rows:
                 reading = assistant.reader.read(result.query, result.hits)
                 if reading.abstained:
                     continue
-                right = any(matches(c.hit.passage, g) for c in reading.citations for g in item["gold"])
-                correct, wrong = correct + right, wrong + (not right)
-            line.append(f"{language} {correct / max(1, len(rows)):.3f} / {wrong / max(1, len(rows)):.3f}")
-        print(f"passages {int(passages)} overlap {overlap:.3f} rank {rank:.3f}: " + "  ".join(line), flush=True)
+                gold = [any(matches(c.hit.passage, g) for g in item["gold"]) for c in reading.citations]
+                correct, first, wrong = correct + any(gold), first + gold[0], wrong + (not any(gold))
+            n = max(1, len(rows))
+            line.append(f"{language} {correct / n:.3f} / {first / n:.3f} / {wrong / n:.3f}")
+        print(f"passages {int(passages)} overlap {overlap:.3f} rank {rank:.3f} margin {margin:.3f}: "
+              + "  ".join(line), flush=True)
 
 
 if __name__ == "__main__":
