@@ -74,22 +74,6 @@ def asks_effective_date(question: str) -> bool:
     return bool(_WHEN_ZH.search(question) or _WHEN_EN.search(question))
 
 
-_HOW_MANY_ZH = re.compile(r"几(个|家|项|种|类|年|天|日|月|条|次|倍|成|位|名|所|座|千|万|亿)|多少|多大(的)?比例|"
-                          r"比例|占比|比重|百分之几|几成")
-_HOW_MANY_EN = re.compile(r"\bhow (many|much|large|big|long)\b|\bwhat (share|percentage|proportion|percent|"
-                          r"number|fraction|amount|portion)\b|\bwhat %", re.I)
-# A figure in a sentence: digits, a Chinese numeral with a unit or measure word, an English number word.
-QUANTITY = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿]+(个|家|项|种|类|年|日|天|月|条|次|倍|成|位|名|所|座|"
-                      r"分之|万|亿|元|人|户|%|％)|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                      r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|percent|half)\b", re.I)
-
-
-def asks_quantity(question: str) -> bool:
-    """True for "how many / how much / what share" questions (几个, 多少, 比例): a sentence with a
-    figure in it answers them; one that only shares their words does not."""
-    return bool(_HOW_MANY_ZH.search(question) or _HOW_MANY_EN.search(question))
-
-
 # A run of a question long enough that it was most likely pasted from a provision ("where is this
 # from: …"): a natural question rarely repeats 10 Chinese characters of a statute verbatim.
 _PUNCTUATION_RUN = re.compile(r"[\n\t，。；：、！？,.;:!?“”\"'‘’「」『』《》()（）【】\[\]…—]+")
@@ -126,7 +110,6 @@ class Query:
     language: str
     article: Optional[str] = None  # 第X条 the question names
     asks_effective_date: bool = False
-    asks_quantity: bool = False  # "how many / how much / what share" (a figure answers it)
     translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
@@ -176,8 +159,7 @@ class Query:
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),
-                   asks_effective_date=asks_effective_date(text), asks_quantity=asks_quantity(text),
-                   translation=translation,
+                   asks_effective_date=asks_effective_date(text), translation=translation,
                    fragments=verbatim_fragments(text))
 
     @property

@@ -16,7 +16,7 @@ import numpy as np
 from .embedders import Embedder
 from .lexical import tokenize
 from .models import Citation, Generation, Hit
-from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, QUANTITY, Query
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
 from .text import detect_language, split_sentences
 
 # Confidence is 0.5 at the index's noise floor (the best similarity off-topic probe questions reach
@@ -65,15 +65,6 @@ LANGUAGE_MARGIN = 0.1
 # reader takes, so 0.1 stays.
 OVERLAP_WEIGHT = 0.3
 RANK_BONUS = 0.1
-# A "how many / how much / what share" question (``Query.asks_quantity``) is answered by a sentence
-# with a figure in it, not by one that only shares its words: such sentences get QUANTITY_BONUS.
-# Dev sets (scripts/reader_weights.py's counts, 683 answerable questions on the shared pack, 134 of
-# them quantity questions): first citation gold zh 0.772 → 0.785, en 0.619 → 0.633, gold cited
-# nowhere en 0.213 → 0.207; 0.2 and 0.3 lose English answers; bundled dev sets (99) unchanged.
-# Also reading the top-five passage nearest the question in meaning (a Chinese question's English
-# news passage is often fifth) was measured: +0.013 English on the bundled sets, but it put Chinese
-# quotes first for English questions there, and nothing on the shared pack — not kept.
-QUANTITY_BONUS = 0.1
 CONFIDENCE_SPAN = 0.1  # similarity above the noise floor that counts as full confidence (× 2)
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
@@ -255,8 +246,6 @@ class ExtractiveReader:
             score = float(cos) + OVERLAP_WEIGHT * overlaps[j] + RANK_BONUS / (1 + i) + same_language
             if when_question and EFFECTIVE_CLAUSE.search(sentence):
                 score += 0.2
-            if query.asks_quantity and QUANTITY.search(sentence):
-                score += QUANTITY_BONUS
             scored.append((score, float(cos), i, sentence))
         scored.sort(key=lambda x: -x[0])
         scored = self._asker_language_first(scored, language)

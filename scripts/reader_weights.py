@@ -1,8 +1,7 @@
 """Which sentence the reader quotes: its weights, measured on the dev sets only.
 
 A quotable sentence of the first passages scores cos(question, sentence) + OVERLAP_WEIGHT × its
-rarity-weighted word overlap + RANK_BONUS / (1 + its passage's rank − 1), + QUANTITY_BONUS when a
-"how many" question meets a sentence with a figure (qa/reader.py). The
+rarity-weighted word overlap + RANK_BONUS / (1 + its passage's rank − 1) (qa/reader.py). The
 searches are run once; every setting re-reads the same hits and counts, per asker language, the
 answers that cite a gold passage (correct), those whose first citation is one (first), and those
 that cite something else only (wrong). An answer in the asker's language is preferred when its
@@ -30,7 +29,6 @@ def main() -> None:
     ap.add_argument("--rank", default="0,0.025,0.05,0.1,0.2")
     ap.add_argument("--passages", default="3,5", help="how many leading passages the reader reads")
     ap.add_argument("--margin", default=str(reader_module.LANGUAGE_MARGIN), help="LANGUAGE_MARGIN values")
-    ap.add_argument("--quantity", default=str(reader_module.QUANTITY_BONUS), help="QUANTITY_BONUS values")
     args = ap.parse_args()
     assistant = Assistant.open(args.index)
     items = [q for p in args.questions for q in load_questions(Path(p)) if q["gold"]]
@@ -41,10 +39,9 @@ def main() -> None:
         searched.append((item, result))
     print(f"{len(searched)} answerable questions; correct / first / wrong answers per asker language")
     grid = itertools.product(*(map(float, v.split(",")) for v in (args.passages, args.overlap, args.rank,
-                                                                  args.margin, args.quantity)))
-    for passages, overlap, rank, margin, quantity in grid:
+                                                                  args.margin)))
+    for passages, overlap, rank, margin in grid:
         reader_module.OVERLAP_WEIGHT, reader_module.RANK_BONUS = overlap, rank
-        reader_module.QUANTITY_BONUS = quantity
         assistant.reader.top_passages, assistant.reader.language_margin = int(passages), margin
         line = []
         for language in ("zh", "en"):
@@ -58,8 +55,7 @@ def main() -> None:
                 correct, first, wrong = correct + any(gold), first + gold[0], wrong + (not any(gold))
             n = max(1, len(rows))
             line.append(f"{language} {correct / n:.3f} / {first / n:.3f} / {wrong / n:.3f}")
-        print(f"passages {int(passages)} overlap {overlap:.3f} rank {rank:.3f} margin {margin:.3f} "
-              f"quantity {quantity:.2f}: "
+        print(f"passages {int(passages)} overlap {overlap:.3f} rank {rank:.3f} margin {margin:.3f}: "
               + "  ".join(line), flush=True)
 
 

@@ -93,20 +93,6 @@ def test_bundled_index_calls_a_quote_missing_the_questions_subject_partial(repo_
     assert answered.state == "answered" and "2025年3月1日" in answered.text
 
 
-def test_a_how_many_question_prefers_a_sentence_with_the_figure(repo_assistant, monkeypatch):
-    """The sentence quoted for 几个 / how many holds a figure, and scores QUANTITY_BONUS for it."""
-    import qa.reader
-
-    result = repo_assistant.search_result("重庆一共有几个综合保税区？", 5)
-    result.query.noise_floor = repo_assistant.retriever.noise_floor
-    reading = repo_assistant.reader.read(result.query, result.hits)
-    assert "7个综合保税区" in reading.citations[0].quotes[0]
-    monkeypatch.setattr(qa.reader, "QUANTITY_BONUS", 0.0)
-    plain = repo_assistant.reader.read(result.query, result.hits)
-    assert plain.citations[0].quotes[0] == reading.citations[0].quotes[0]
-    assert reading.support == pytest.approx(plain.support + 0.1)
-
-
 def test_fresh_default_index_answers_the_effective_date(tmp_path, repo_index):
     seed_cache(repo_index, tmp_path / "index")  # same vectors, no re-embedding; the build itself is fresh
     assistant = Assistant.open_default(tmp_path / "index")

@@ -504,22 +504,6 @@ def test_in_a_small_index_a_passage_missing_most_of_the_question_is_partial_at_a
     assert not reader._uncovered(query, hit, 1.0)
 
 
-def test_quantity_questions_and_sentences_with_a_figure_are_recognised():
-    from qa.query import QUANTITY, Query, asks_quantity
-
-    for question in ("重庆有几个综合保税区？", "开发区的外资占全市多少？", "外贸进出口的比例是多少",
-                     "How many bonded zones are there?", "What share of foreign investment do the zones attract?"):
-        assert asks_quantity(question), question
-    for question in ("开发区管理机构有哪些职责？", "Who approves a municipal-level zone?", "条例什么时候施行？"):
-        assert not asks_quantity(question), question
-    assert Query.parse("重庆有几个综合保税区？").asks_quantity
-    for sentence in ("重庆有7个综合保税区。", "应当在三十日内作出决定。", "Chongqing has four national zones.",
-                     "about 90% of foreign trade"):
-        assert QUANTITY.search(sentence), sentence
-    for sentence in ("开发区内的高新技术企业享受优惠待遇。", "The zones attract foreign investment."):
-        assert not QUANTITY.search(sentence), sentence
-
-
 # ============================================================================ senses chosen in context
 
 def _season_and_approval() -> Translation:
