@@ -25,6 +25,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional, Sequence
 
 import numpy as np
@@ -94,8 +95,13 @@ class LearnedSignals:
         question the training questions do not ``speak_for``."""
         if self.adapter is None or not self.speak_for(language):
             return None
-        moved = np.asarray(vector, dtype=np.float32) @ (np.eye(len(self.adapter), dtype=np.float32) + self.adapter)
+        moved = np.asarray(vector, dtype=np.float32) @ self._moving_map
         return moved / (np.linalg.norm(moved) or 1.0)
+
+    @cached_property
+    def _moving_map(self) -> np.ndarray:
+        """I + adapter, built once rather than at every search."""
+        return np.eye(len(self.adapter), dtype=np.float32) + self.adapter
 
     def neighbours(self, vector: np.ndarray, k: int, skip: Optional[str] = None) -> list[tuple[int, float]]:
         """(question index, cosine similarity) of the ``k`` most similar training questions.

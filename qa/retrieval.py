@@ -231,6 +231,8 @@ class Retriever:
         translation = query.translation
         timings["translate_ms"] = (time.perf_counter() - t0) * 1000
 
+        query.index_passages = len(self.index.vectors)  # the reader judges confidence by the index's size too
+
         t1 = time.perf_counter()
         n = max(s.candidates, k)
         if not query.vectors:
@@ -265,7 +267,6 @@ class Retriever:
         if self.index.lexical is not None:
             terms = weighted_terms(query.text)
             query.rarity = self.index.lexical.rarities(terms)
-            query.index_passages = len(self.index.vectors)
             lexical = self.index.lexical.top(terms, n, allowed)
             strength = (match_strength(lexical[0][1], sum(query.rarity.values()), s.lexical_full_match)
                         if lexical else 1.0)

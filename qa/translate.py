@@ -66,6 +66,10 @@ class Translation:
         self.phrases.append(phrase)
         add_terms(self.terms, phrase.renderings, phrase.from_glossary, phrase.weight, weighted, shares)
 
+    def render(self) -> None:
+        """Set ``text``: the laws named, then each phrase's best rendering, once each (what is embedded)."""
+        self.text = " ".join(dict.fromkeys(self.laws + [p.renderings[0] for p in self.phrases]))
+
     def explain(self) -> str:
         shown = "; ".join(f"{en} → {'|'.join(zh)}" for en, zh in self.pairs)
         laws = f" · laws: {', '.join(self.laws)}" if self.laws else ""
@@ -229,7 +233,6 @@ class Translator:
         result = Translation(laws=find_laws(question))
         words = _WORD.findall(question.lower())
         i = 0
-        rendered: list[str] = []
         while i < len(words):
             match = None
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
@@ -248,9 +251,8 @@ class Translator:
                 continue
             n, phrase, alternatives, from_glossary = match
             result.add(Phrase(phrase, alternatives, float(n) ** 0.5, from_glossary), self.weighted)
-            rendered.append(alternatives[0])
             i += n
-        result.text = " ".join(dict.fromkeys(result.laws + rendered))
+        result.render()
         content = [w for w in words if w not in _SKIP]
         covered = sum(len(en.split()) for en, _ in result.pairs)
         result.coverage = min(1.0, covered / len(content)) if content else 0.0
@@ -260,7 +262,6 @@ class Translator:
         """A Chinese question → weighted English terms (for English documents such as the news)."""
         result = Translation(target="en")
         words = chinese_words(question)
-        rendered: list[str] = []
         for word in words:
             from_glossary = word in reverse_glossary()
             alternatives = ([reverse_glossary()[word]] if from_glossary
@@ -269,8 +270,7 @@ class Translator:
             if not alternatives:
                 continue
             result.add(Phrase(word, alternatives, 1.0, from_glossary), self.weighted)
-            rendered.append(alternatives[0])
-        result.text = " ".join(dict.fromkeys(rendered))
+        result.render()
         result.coverage = min(1.0, len(result.pairs) / len(words)) if words else 0.0
         return result
 
@@ -317,5 +317,5 @@ def in_context(translation: Translation, context: list[str], unsupported: float 
             else:
                 phrase = replace(phrase, weight=phrase.weight * unsupported)
         chosen.add(phrase, shares=shares)
-    chosen.text = " ".join(dict.fromkeys(translation.laws + [p.renderings[0] for p in chosen.phrases]))
+    chosen.render()
     return chosen
