@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Mapping, Optional
 
 from .numerals import DIGITS, cn_to_int
@@ -175,6 +176,53 @@ PROVINCES = tuple(
 CITIES = tuple(
     "深圳 厦门 宁波 青岛 大连 广州 武汉 成都 南京 杭州 西安 沈阳 长春 哈尔滨 济南 苏州 无锡 珠海 汕头 "
     "昆明 贵阳 南宁 长沙 郑州 合肥 福州 南昌 太原 石家庄 呼和浩特 兰州 西宁 银川 乌鲁木齐 拉萨 海口 三亚".split())
+# The same places as English questions and English titles name them.
+PLACE_NAMES_EN = {
+    "Chongqing": "重庆", "Beijing": "北京", "Tianjin": "天津", "Shanghai": "上海", "Hebei": "河北", "Shanxi": "山西",
+    "Inner Mongolia": "内蒙古", "Liaoning": "辽宁", "Jilin": "吉林", "Heilongjiang": "黑龙江", "Jiangsu": "江苏",
+    "Zhejiang": "浙江", "Anhui": "安徽", "Fujian": "福建", "Jiangxi": "江西", "Shandong": "山东", "Henan": "河南",
+    "Hubei": "湖北", "Hunan": "湖南", "Guangdong": "广东", "Guangxi": "广西", "Hainan": "海南", "Sichuan": "四川",
+    "Guizhou": "贵州", "Yunnan": "云南", "Tibet": "西藏", "Xizang": "西藏", "Shaanxi": "陕西", "Gansu": "甘肃",
+    "Qinghai": "青海", "Ningxia": "宁夏", "Xinjiang": "新疆", "Hong Kong": "香港", "Macao": "澳门", "Macau": "澳门",
+    "Taiwan": "台湾", "Shenzhen": "深圳", "Xiamen": "厦门", "Ningbo": "宁波", "Qingdao": "青岛", "Dalian": "大连",
+    "Guangzhou": "广州", "Wuhan": "武汉", "Chengdu": "成都", "Nanjing": "南京", "Hangzhou": "杭州", "Xi'an": "西安",
+    "Xian": "西安", "Shenyang": "沈阳", "Changchun": "长春", "Harbin": "哈尔滨", "Jinan": "济南", "Suzhou": "苏州",
+    "Wuxi": "无锡", "Zhuhai": "珠海", "Shantou": "汕头", "Kunming": "昆明", "Guiyang": "贵阳", "Nanning": "南宁",
+    "Changsha": "长沙", "Zhengzhou": "郑州", "Hefei": "合肥", "Fuzhou": "福州", "Nanchang": "南昌", "Taiyuan": "太原",
+    "Shijiazhuang": "石家庄", "Hohhot": "呼和浩特", "Lanzhou": "兰州", "Xining": "西宁", "Yinchuan": "银川",
+    "Urumqi": "乌鲁木齐", "Lhasa": "拉萨", "Haikou": "海口", "Sanya": "三亚",
+}
+_PLACE_EN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, PLACE_NAMES_EN), key=len, reverse=True)) + r")(?:'s)?\b", re.I)
+_PLACE_EN_KEY = {name.lower(): place for name, place in PLACE_NAMES_EN.items()}
+# Everyday words that hold a place's name: 沿海口岸 is not Haikou.
+_NOT_A_PLACE = re.compile(r"海口岸|出海口")
+
+
+def places_in(text: str, title: bool = False) -> set[str]:
+    """The provinces and cities ``text`` names (as their Chinese names; Chongqing as 重庆), in Chinese
+    or English. A ``title`` that starts with one of Chongqing's districts names Chongqing (in a
+    question those names are everyday words: 南岸, 江北)."""
+    text = _NOT_A_PLACE.sub("", text or "")
+    found = {place for place in ("重庆",) + PROVINCES + CITIES if place in text}
+    found.update(_PLACE_EN_KEY[m.group(1).lower()] for m in _PLACE_EN.finditer(text))
+    if title and text.lstrip("《").startswith(CHONGQING_PLACES):
+        found.add("重庆")
+    return found
+
+
+@lru_cache(maxsize=4096)
+def title_places(title: str) -> frozenset[str]:
+    """The places a document title names (cached: an index has a fixed set of titles)."""
+    return frozenset(places_in(title, title=True))
+
+
+def titled_elsewhere(title: str, places: set[str]) -> bool:
+    """A document titled with places, none of which a question naming ``places`` asks about: Ningbo's
+    rule for a question about Chongqing (a national law names no place and is never elsewhere)."""
+    own = title_places(title)
+    return bool(places) and bool(own) and not (own & places)
+
+
 NATIONAL_TITLE = re.compile(r"^(?:中华人民共和国|全国人民代表大会|国务院|最高人民法院|最高人民检察院|中共中央)")
 NATIONAL_ISSUER = re.compile(r"全国人民代表大会|国务院|最高人民法院|最高人民检察院")
 _PLACE_PREFIX = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:省|市|自治区|自治州|自治县|县)")

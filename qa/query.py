@@ -112,6 +112,9 @@ class Query:
     asks_effective_date: bool = False
     translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
+    # Provinces and cities the question names that indexed titles name too (set by retrieval): the
+    # places it asks about, so that another place's rule does not answer it.
+    places: set[str] = field(default_factory=set)
     vectors: list[np.ndarray] = field(default_factory=list)  # [own] or [own, translated] (set by retrieval)
     # How similar off-topic questions look to this index's passages (set by retrieval, for confidence).
     noise_floor: float = DEFAULT_NOISE_FLOOR

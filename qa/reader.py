@@ -13,6 +13,7 @@ from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
+from .document_meta import titled_elsewhere
 from .embedders import Embedder
 from .lexical import tokenize
 from .models import Citation, Generation, Hit
@@ -65,6 +66,7 @@ LANGUAGE_MARGIN = 0.1
 # reader takes, so 0.1 stays.
 OVERLAP_WEIGHT = 0.3
 RANK_BONUS = 0.1
+READ_WINDOW = 5  # how far down the hits the reader looks for passages it prefers to read
 CONFIDENCE_SPAN = 0.1  # similarity above the noise floor that counts as full confidence (× 2)
 MAX_EMBEDDED_SENTENCES = 6
 _LABEL_PREFIX = re.compile(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?|Article \d+[.:]?)\s*")
@@ -213,10 +215,7 @@ class ExtractiveReader:
         cross_terms = query.cross_terms or own_terms
         candidates: list[tuple[int, str, set[str]]] = []  # (hit index, sentence, its terms)
         term_sets: list[set[str]] = []
-        read = list(range(min(self.top_passages, len(hits))))
-        if not any(hits[i].passage.language == language for i in read):  # one passage in the asker's language
-            read += [i for i in range(len(read), min(len(hits), 5)) if hits[i].passage.language == language][:1]
-        for i in read:
+        for i in self._passages_to_read(query, hits):
             hit = hits[i]
             cross = query.translation is not None and hit.passage.language == query.translation.target
             for sentence in quotable_sentences(hit.passage.text):
@@ -266,6 +265,19 @@ class ExtractiveReader:
         citations = [Citation(hit=hits[i], quotes=verbatim_spans(hits[i].passage.text, quotes_by_hit[i]))
                      for i in sorted(quotes_by_hit, key=lambda i: (i != best_i, i))]
         return Reading(frame(language, citations, partial), citations, confidence, False, partial, support, best_cos)
+
+    def _passages_to_read(self, query: Query, hits: Sequence[Hit]) -> list[int]:
+        """Which hits to quote from: the first ``top_passages``, and one in the asker's language if none
+        of those is, looking as far as the fifth hit. A question naming a place skips the rules titled
+        with other places (Ningbo's rule does not answer a question about Chongqing) unless only those
+        were found."""
+        window = list(range(min(len(hits), READ_WINDOW)))
+        if query.places:
+            window = [i for i in window if not titled_elsewhere(hits[i].passage.title, query.places)] or window
+        read = window[: self.top_passages]
+        if not any(hits[i].passage.language == query.language for i in read):
+            read += [i for i in window[len(read):] if hits[i].passage.language == query.language][:1]
+        return read
 
     def _uncovered(self, query: Query, hit: Hit, confidence: float) -> bool:
         cross = query.translation is not None and hit.passage.language == query.translation.target
