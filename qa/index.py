@@ -30,7 +30,7 @@ from .dense import DenseIndex
 from .embedders import Embedder
 from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
                         read_manifest_file, rebuild_hint, verify_generation)
-from .learned import MIN_ADAPTER_QUESTIONS, fit_adapter_for
+from .learned import MIN_ADAPTER_QUESTIONS, ResolvedQuestions
 from .questions import TrainingQuestion, gold_resolver
 from .references import passage_references
 from .lexical import LexicalIndex, tokenize
@@ -341,44 +341,46 @@ class IndexWriter:
             raise QAIndexError(f"no index at {self.index_dir}: build one before storing training questions")
 
         def change(draft: _Draft) -> bool:
-            kept, vectors = self._embed_resolvable(draft.store, questions, report)
-            if questions and not kept:
+            kept = self._embed_resolvable(draft.store, questions, report)
+            if questions and not kept.questions:
                 return False
-            draft.store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept, vectors)])
-            adapter = self._fit_adapter(kept, vectors, draft.store, self._load_vectors(draft.path))
+            draft.store.set_training_questions([(q.id, q.question, q.gold, v) for q, v in zip(kept.questions, kept.vectors)])
+            adapter = self._fit_adapter(kept, self._load_vectors(draft.path))
             draft.store.set_query_adapter(adapter)
-            draft.manifest["training_questions"] = len(kept)
+            draft.manifest["training_questions"] = len(kept.questions)
             draft.manifest["query_adapter"] = adapter is not None
-            report.learned, report.adapter = len(kept), adapter is not None
+            report.learned, report.adapter = len(kept.questions), adapter is not None
             return True
 
         self._change(False, change)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _fit_adapter(self, questions: Sequence[TrainingQuestion], vectors, store, dense) -> Optional[np.ndarray]:
+    def _fit_adapter(self, kept: ResolvedQuestions, dense) -> Optional[np.ndarray]:
         """The query adapter for the training questions being stored (shared by every backend's
         ``learn``): fitted here, once, so that no search waits for it."""
-        if len(questions) >= MIN_ADAPTER_QUESTIONS:
-            self.notify(f"fitting the query adapter to {len(questions)} training questions")
-        return fit_adapter_for(questions, vectors, store, dense)
+        if len(kept.questions) >= MIN_ADAPTER_QUESTIONS:
+            self.notify(f"fitting the query adapter to {len(kept.questions)} training questions")
+        return kept.fit_adapter(dense)
 
     def _embed_resolvable(self, store, questions: Sequence[TrainingQuestion],
-                          report: LearnReport) -> tuple[list[TrainingQuestion], list]:
-        """The questions with a gold item in ``store`` and their query vectors (shared by every
-        backend's ``learn``); each other question is named in ``report.skipped``."""
+                          report: LearnReport) -> ResolvedQuestions:
+        """The questions with a gold item in ``store``, their query vectors and gold passages (shared
+        by every backend's ``learn``); each other question is named in ``report.skipped``."""
         resolve = gold_resolver(store, questions)
-        kept = []
+        kept: list[TrainingQuestion] = []
+        gold_passages: list[list[int]] = []
         for q in questions:
-            if resolve(q.gold):
+            if found := resolve(q.gold):
                 kept.append(q)
+                gold_passages.append([pid for pid, _ in found])
             else:
                 report.skipped.append(f"{q.id}: no gold item is in the index ({q.gold[0]['doc']})")
         vectors = []
         batches = [kept[i:i + EMBED_BATCH] for i in range(0, len(kept), EMBED_BATCH)]
         for batch in track(batches, "embedding questions", callback=self.progress, show=self.show):
             vectors.extend(self.embedder.embed_queries([q.question for q in batch]))
-        return kept, vectors
+        return ResolvedQuestions(kept, vectors, gold_passages)
 
     def _load_vectors(self, gen: Path) -> DenseIndex:
         path = gen / "vectors.faiss"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
-from .document_meta import CITIES, PROVINCES, region_of
+from .document_meta import places_in, region_of
 from .models import Citation, Hit
 
 HOME_REGION = "chongqing"
@@ -74,7 +74,7 @@ def regions_named(query) -> list[str]:
     mentions (in its own words or in its Chinese rendering: "Shandong" → 山东)."""
     named = [region_of(title) for title in query.laws]
     texts = [query.text] + ([query.translation.text] if query.translation and query.translation.text else [])
-    if any(place in text for text in texts for place in PROVINCES + CITIES):
+    if any(places_in(text) - {"重庆"} for text in texts):
         named.append("other")
     return [r for r in named if r]
 

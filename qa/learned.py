@@ -168,14 +168,21 @@ ADAPTER_MAX_PAIRS = 2000
 ADAPTER_PAIRS_PER_QUESTION = 3  # a question with many gold articles must not outweigh the rest
 
 
-def fit_adapter_for(questions: Sequence[TrainingQuestion], vectors: Sequence[np.ndarray], store,
-                    dense) -> Optional[np.ndarray]:
-    """The query adapter for these training questions of the index ``store`` / ``dense`` (None
-    without enough of them): what ``qa index learn`` stores, on either backend."""
-    if not questions:
-        return None
-    signals = LearnedSignals.resolve(questions, np.stack(vectors), store)
-    return fit_query_adapter(signals.vectors, signals.gold_passages, dense)
+@dataclass
+class ResolvedQuestions:
+    """Training questions that have a gold item in the index being taught, with their query vectors
+    and the passages their gold points at (resolved once, for storing and for fitting)."""
+
+    questions: list[TrainingQuestion]
+    vectors: list[np.ndarray]
+    gold_passages: list[list[int]]
+
+    def fit_adapter(self, dense) -> Optional[np.ndarray]:
+        """The query adapter these questions teach over ``dense`` (None without enough of them): what
+        ``qa index learn`` stores, on either backend."""
+        if not self.questions:
+            return None
+        return fit_query_adapter(np.stack(self.vectors), self.gold_passages, dense)
 
 
 def fit_query_adapter(vectors: np.ndarray, gold_passages: Sequence[Sequence[int]], dense,

@@ -206,9 +206,11 @@ class Store:
             return list(self._db.execute("SELECT id, question, gold, vector FROM training_questions ORDER BY position"))
 
     def passage_keys(self, doc_ids: Iterable[str]) -> list[tuple[int, str, Optional[str], str, str]]:
-        """(passage id, doc id, article, title, text) of every passage of these documents."""
-        return self._rows_in("SELECT p.id, p.doc_id, p.article, d.title, p.text FROM passages p "
+        """(passage id, doc id, article, title, text) of every passage of these documents, each
+        document's in reading order (as on every backend: a document-level gold resolves alike)."""
+        rows = self._rows_in("SELECT p.id, p.doc_id, p.article, d.title, p.text, p.position, p.part FROM passages p "
                              "JOIN documents d ON d.id = p.doc_id WHERE p.doc_id IN ({marks})", doc_ids)
+        return [row[:5] for row in sorted(rows, key=lambda r: (r[1], r[5], r[6]))]
 
     def has_document(self, doc_id: str) -> bool:
         with self._lock:

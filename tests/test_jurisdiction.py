@@ -52,3 +52,12 @@ def test_nothing_to_say_for_a_single_national_or_chongqing_rule():
     assert applicability_note([Citation(NATIONAL, ["示例。"])], [NATIONAL], "en") is None
     assert applicability_note([Citation(LOCAL, ["示例。"])], [LOCAL], "zh") is None
     assert applicability_note([], [], "en") is None
+
+
+def test_a_question_naming_another_place_in_english_or_chinese_points_at_another_region():
+    from qa.jurisdiction import regions_named
+    from qa.query import Query
+
+    assert regions_named(Query(text="What do Shanghai's development-zone rules require?", language="en")) == ["other"]
+    assert regions_named(Query(text="山东经济开发区管委会是什么性质的机构？", language="zh")) == ["other"]
+    assert regions_named(Query(text="重庆开发区管委会是什么性质的机构？", language="zh")) == []

@@ -150,6 +150,12 @@ def test_region_and_date_filters_on_the_server(bundled, repo_assistant):
 # ---------------------------------------------------------------------------- writes
 
 
+def keys_of(assistant: Assistant, passage_ids) -> list[tuple[str, int, int]]:
+    """Passages as (document, position, part): ids differ between the backends."""
+    found = assistant.retriever.index.store.passages(passage_ids)
+    return [(found[pid].doc_id, found[pid].position, found[pid].part) for pid in passage_ids]
+
+
 def test_training_questions_are_stored_and_used_like_the_folder_index(server, repo_index, tmp_path, monkeypatch):
     """Training questions and the query adapter ``learn`` fits to them (the minimum lowered for this
     small index) are stored on the server; searches use them as the folder index does."""
@@ -163,7 +169,7 @@ def test_training_questions_are_stored_and_used_like_the_folder_index(server, re
     milvus, local = Assistant.open(address), Assistant.open(folder)
     doc = next(d["id"] for d in milvus.documents() if d["kind"] == "news")
     questions = [{"id": "t1", "question": "Which industries will the development zones prioritise?",
-                  "gold": [{"doc": doc, "quote": "33618"}]},  # one passage: both backends fit on the same pair
+                  "gold": [{"doc": doc}]},  # the whole item: both backends resolve its passages in reading order
                  {"id": "t2", "question": "Not in this index", "gold": [{"doc": "no/such.md"}]}]
     reports = [milvus.learn(questions), local.learn(questions)]
     assert [(r.learned, len(r.skipped), r.adapter) for r in reports] == [(1, 1, True), (1, 1, True)]
@@ -172,6 +178,9 @@ def test_training_questions_are_stored_and_used_like_the_folder_index(server, re
     stored = Assistant.open(address).retriever.learned.adapter
     assert stored.shape == (384, 384) and np.abs(stored).max() > 0
     assert np.array_equal(stored, milvus.retriever.learned.adapter)
+    assert milvus.retriever.learned.gold_passages and \
+        keys_of(milvus, milvus.retriever.learned.gold_passages[0]) == keys_of(local, local.retriever.learned.gold_passages[0])
+    assert np.allclose(stored, local.retriever.learned.adapter, atol=1e-5)  # the same pairs: the same fit
     question = "What will the development zones prioritise?"
     assert keys(milvus.search(question, k=5)) == keys(local.search(question, k=5))
     assert milvus.learn([]).learned == 0 and milvus.retriever.learned is None

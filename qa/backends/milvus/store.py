@@ -234,9 +234,9 @@ class MilvusStore:
         out = []
         for start in range(0, len(doc_ids), 500):
             expr = f"doc_id in {literal(doc_ids[start:start + 500])}"
-            out.extend((int(r["id"]), r["doc_id"], r["article"] or None, r["title"], r["text"])
-                       for r in scan(self._client, self.generation, expr, ["id", "doc_id", "article", "title", "text"]))
-        return out
+            out.extend(scan(self._client, self.generation, expr, ["id", "doc_id", "article", "title", "text", "position", "part"]))
+        out.sort(key=lambda r: (r["doc_id"], r["position"], r["part"]))  # reading order, as the folder backend
+        return [(int(r["id"]), r["doc_id"], r["article"] or None, r["title"], r["text"]) for r in out]
 
     def training_questions(self) -> list[tuple[str, str, str, bytes]]:
         rows = list(scan(self._client, meta_name(self.generation), 'kind == "question"', ["key", "body"]))

@@ -284,23 +284,23 @@ class MilvusWriter(IndexWriter):
             if live is None:
                 raise QAIndexError(f"no index at {self.address}: build one before storing training questions")
             gen = self._open_live(live)
-            kept, vectors = self._embed_resolvable(gen.store, questions, report)
-            if questions and not kept:
+            kept = self._embed_resolvable(gen.store, questions, report)
+            if questions and not kept.questions:
                 return report
             gen.begin()
             self.client.delete(gen.meta, filter='kind in ["question", "adapter"]')
             rows = [record(f"question:{i}", "question", {"id": q.id, "question": q.question, "gold": q.gold,
                                                           "vector": np.asarray(v, dtype=np.float32).tolist()})
-                    for i, (q, v) in enumerate(zip(kept, vectors))]
+                    for i, (q, v) in enumerate(zip(kept.questions, kept.vectors))]
             for start in range(0, len(rows), INSERT_BATCH):
                 self.client.insert(gen.meta, rows[start:start + INSERT_BATCH])
             dense = MilvusDense(self.client, gen.name, self.embedder.dim, gen.store.count()[1])
-            adapter = self._fit_adapter(kept, vectors, gen.store, dense)
+            adapter = self._fit_adapter(kept, dense)
             if adapter is not None:
                 self.client.insert(gen.meta, adapter_records(adapter))
-            gen.manifest["training_questions"] = len(kept)
+            gen.manifest["training_questions"] = len(kept.questions)
             gen.manifest["query_adapter"] = adapter is not None
             gen.finish()
-            report.learned, report.adapter = len(kept), adapter is not None
+            report.learned, report.adapter = len(kept.questions), adapter is not None
         report.seconds = time.perf_counter() - started
         return report
