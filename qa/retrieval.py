@@ -255,7 +255,11 @@ class Retriever:
         t1 = time.perf_counter()
         n = max(s.candidates, k)
         if not query.vectors:
-            query.vectors = list(self.embedder.embed_queries(query.embedded_texts[:1]))
+            # One embedding call, unless an English question's senses are first re-chosen by the
+            # passages nearest its own vector (then its translation is embedded once chosen).
+            in_context_first = translation is not None and translation.target == "zh" and bool(s.sense_context)
+            query.vectors = list(self.embedder.embed_queries(query.embedded_texts[:1] if in_context_first
+                                                             else query.embedded_texts))
         dense = self.index.vectors
         own = Signal("dense", s.w_dense, dense.top(query.vectors[0], n, allowed))
         signals = [own]
