@@ -82,9 +82,9 @@ class SearchSettings:
     # fused score), so that where a national and a local rule say the same, the local one comes first.
     home: str = "重庆"
     w_home: float = 0.1  # dev sets: MRR@10 0.817 → 0.822 (shared dev), 0.757 → 0.760 (team English); hit@k unchanged
-    # When the question names a place that indexed titles name too (重庆, Shanghai), passages of a
-    # document titled with other places only lose this × the top fused score: Ningbo's rule does not
-    # answer a question about Chongqing. Dev sets (hit@1 / hit@5): blind-1 zh 0.856 / 0.989 → 0.873 /
+    # When the question names a place that indexed titles name too (重庆, Shanghai), passages of
+    # documents whose titles name only other places lose this × the top fused score: Ningbo's rule
+    # does not answer a question about Chongqing. Dev sets (hit@1 / hit@5): blind-1 zh 0.856 / 0.989 → 0.873 /
     # 0.994, blind-2 zh 0.779 / 0.968 → 0.789 / 0.979, team English hit@1 0.720 → 0.730, the rest
     # unchanged; 0.1 and 0.3 differ by one hit@1 at most (docs/benchmarks.md).
     w_elsewhere: float = 0.2
