@@ -192,5 +192,9 @@ def test_search_explain(repo_index):
     result = run("search", "When do the regulations take effect?", "-k", "2", "--explain", "--json",
                  "--index", repo_index)
     data = json.loads(result.stdout)
-    assert set(data) == {"hits", "translation", "translated_query", "article", "laws", "neighbours"}
+    assert set(data) == {"hits", "translation", "translated_query", "article", "laws", "places", "neighbours"}
     assert len(data["hits"]) == 2 and data["neighbours"] == []  # this index carries no training questions
+    assert data["places"] == []
+    result = run("search", "When do Chongqing's development zone regulations take effect?", "-k", "2", "--explain",
+                 "--index", repo_index)
+    assert "places named: 重庆 (rules titled with other places rank lower)" in result.stdout.splitlines()
