@@ -19,6 +19,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Mapping, Optional
 
+from .lexical import segment
 from .numerals import DIGITS, cn_to_int
 
 REGIONS: tuple[str, ...] = ("chongqing", "national", "other")
@@ -194,16 +195,16 @@ PLACE_NAMES_EN = {
 }
 _PLACE_EN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, PLACE_NAMES_EN), key=len, reverse=True)) + r")(?:'s)?\b", re.I)
 _PLACE_EN_KEY = {name.lower(): place for name, place in PLACE_NAMES_EN.items()}
-# Everyday words that hold a place's name: 沿海口岸 is not Haikou.
-_NOT_A_PLACE = re.compile(r"海口岸|出海口")
+_PLACES_ZH = ("重庆",) + PROVINCES + CITIES
 
 
 def places_in(text: str, title: bool = False) -> set[str]:
     """The provinces and cities ``text`` names (as their Chinese names; Chongqing as 重庆), in Chinese
-    or English. A ``title`` that starts with one of Chongqing's districts names Chongqing (in a
-    question those names are everyday words: 南岸, 江北)."""
-    text = _NOT_A_PLACE.sub("", text or "")
-    found = {place for place in ("重庆",) + PROVINCES + CITIES if place in text}
+    or English. A Chinese place counts where a word begins with it (重庆市, 山东省, 宁波), not inside
+    other words (浙江西部 does not name 江西, 沿海口岸 not 海口). A ``title`` that starts with one of
+    Chongqing's districts names Chongqing (in a question those names are everyday words: 南岸, 江北)."""
+    text = text or ""
+    found = {place for word in segment(text) for place in _PLACES_ZH if word.startswith(place)}
     found.update(_PLACE_EN_KEY[m.group(1).lower()] for m in _PLACE_EN.finditer(text))
     if title and text.lstrip("《").startswith(CHONGQING_PLACES):
         found.add("重庆")

@@ -51,7 +51,9 @@ def test_places_are_read_in_chinese_and_english_and_everyday_words_are_not_place
     assert places_in(QUESTION_ZH) == {"重庆"}
     assert places_in("Can a firm in one of Shanghai's zones open an account in Hong Kong?") == {"上海", "香港"}
     assert places_in("Chongqing Development Zone Regulations to Take Effect") == {"重庆"}
-    assert places_in("沿海口岸的进出口货物") == set()
+    assert places_in("沿海口岸的进出口货物") == set()  # a place counts where a word begins with it
+    assert places_in("浙江西部和黄河北岸的企业") == {"浙江"}  # not 江西, not 河北
+    assert places_in("山东省经济开发区条例", title=True) == {"山东"}
     assert places_in("南岸的企业") == set()  # a Chongqing district's name is an everyday word in a question …
     assert places_in("南岸区优化营商环境条例", title=True) == {"重庆"}  # … but in a title it is Chongqing's
     assert titled_elsewhere("宁波市测试开发区条例", {"重庆"})
