@@ -204,7 +204,8 @@ def places_in(text: str, title: bool = False) -> set[str]:
     other words (浙江西部 does not name 江西, 沿海口岸 not 海口). A ``title`` that starts with one of
     Chongqing's districts names Chongqing (in a question those names are everyday words: 南岸, 江北)."""
     text = text or ""
-    found = {place for word in segment(text) for place in _PLACES_ZH if word.startswith(place)}
+    named = [place for place in _PLACES_ZH if place in text]  # most texts name none: no segmenting then
+    found = {place for word in segment(text) for place in named if word.startswith(place)} if named else set()
     found.update(_PLACE_EN_KEY[m.group(1).lower()] for m in _PLACE_EN.finditer(text))
     if title and text.lstrip("《").startswith(CHONGQING_PLACES):
         found.add("重庆")
