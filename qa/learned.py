@@ -62,13 +62,6 @@ class LearnedSignals:
             return None
         questions = [TrainingQuestion(question=q, gold=json.loads(g), id=qid) for qid, q, g, _ in rows]
         vectors = np.stack([np.frombuffer(v, dtype=np.float32) for *_, v in rows])
-        return cls.resolve(questions, vectors, store, store.query_adapter())
-
-    @classmethod
-    def resolve(cls, questions: Sequence[TrainingQuestion], vectors: np.ndarray, store,
-                adapter: Optional[np.ndarray] = None) -> "LearnedSignals":
-        """Training questions (and their query vectors) resolved against ``store``: the passages
-        their gold points at, and the law prior those give."""
         resolve = gold_resolver(store, questions)
         gold_passages: list[list[int]] = []
         law_of_passage: dict[int, str] = {}
@@ -80,8 +73,8 @@ class LearnedSignals:
             law_counts.update({title for _, title in found})
         top = max(law_counts.values(), default=0)
         prior = {law: math.log1p(c) / math.log1p(top) for law, c in law_counts.items()} if top else {}
-        return cls(list(questions), np.asarray(vectors, dtype=np.float32), gold_passages, law_of_passage, prior,
-                   {q.question.strip(): i for i, q in enumerate(questions)}, adapter,
+        return cls(questions, vectors, gold_passages, law_of_passage, prior,
+                   {q.question.strip(): i for i, q in enumerate(questions)}, store.query_adapter(),
                    {detect_language(q.question) for q in questions})
 
     def speak_for(self, language: str) -> bool:

@@ -86,7 +86,8 @@ class SearchSettings:
     # documents whose titles name only other places lose this × the top fused score: Ningbo's rule
     # does not answer a question about Chongqing. Dev sets (hit@1 / hit@5): blind-1 zh 0.856 / 0.989 → 0.873 /
     # 0.994, blind-2 zh 0.779 / 0.968 → 0.789 / 0.979, team English hit@1 0.720 → 0.730, the rest
-    # unchanged; 0.1 and 0.3 differ by one hit@1 at most (docs/benchmarks.md).
+    # unchanged; 0.1 and 0.3 differ by one hit@1 at most (docs/benchmarks.md). 0 turns the place rule
+    # off, the reader's part too (it reads ``Query.places``, left empty).
     w_elsewhere: float = 0.2
     w_title: float = 1.0
     translate: bool = True

@@ -208,9 +208,9 @@ class Store:
     def passage_keys(self, doc_ids: Iterable[str]) -> list[tuple[int, str, Optional[str], str, str]]:
         """(passage id, doc id, article, title, text) of every passage of these documents, each
         document's in reading order (as on every backend: a document-level gold resolves alike)."""
-        rows = self._rows_in("SELECT p.id, p.doc_id, p.article, d.title, p.text, p.position, p.part FROM passages p "
-                             "JOIN documents d ON d.id = p.doc_id WHERE p.doc_id IN ({marks})", doc_ids)
-        return [row[:5] for row in sorted(rows, key=lambda r: (r[1], r[5], r[6]))]
+        return self._rows_in("SELECT p.id, p.doc_id, p.article, d.title, p.text FROM passages p "
+                             "JOIN documents d ON d.id = p.doc_id WHERE p.doc_id IN ({marks}) "
+                             "ORDER BY p.doc_id, p.position, p.part", doc_ids)
 
     def has_document(self, doc_id: str) -> bool:
         with self._lock:
