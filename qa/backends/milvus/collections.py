@@ -86,7 +86,9 @@ def create_generation(client, generation: str, dim: int) -> None:
     rindex = client.prepare_index_params()
     rindex.add_index(field_name="vec", index_type="FLAT", metric_type="L2")
     rindex.add_index(field_name="kind", index_type="INVERTED")
-    client.create_collection(meta_name(generation), schema=records, index_params=rindex)
+    # Strong: a reader checks the manifest against the document records (both here) right after a writer
+    # changed them; the collection is small, so waiting for the latest writes costs little.
+    client.create_collection(meta_name(generation), schema=records, index_params=rindex, consistency_level="Strong")
     for name in (generation, meta_name(generation)):
         client.load_collection(name)
 

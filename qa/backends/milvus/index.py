@@ -53,6 +53,41 @@ def _damaged(address, why: str) -> QAIndexError:
     return QAIndexError(f"the index at {address} is damaged: {why}; {rebuild_hint(address)}")
 
 
+SETTLE_TRIES = 5  # manifest reads that may each find a writer moved on before the reader stops checking
+
+
+def _settled(client, address: MilvusAddress, live: str) -> tuple[dict, MilvusStore]:
+    """The manifest and the document records (the store), checked against each other without a lock.
+
+    A writer marks the manifest dirty, writes records, then writes a clean manifest; a reader
+    that reads the manifest before the writer starts and counts records after it wrote some
+    would see a mismatch that is no damage. So a mismatch counts as damage only when the
+    manifest is unchanged when read again; if it moved, the reader looks again. A writer that
+    keeps moving it is busy: its records are ahead of the manifest, as with ``dirty``."""
+    manifest = _readable_manifest(client, address, live)
+    for _ in range(SETTLE_TRIES):
+        store = MilvusStore(client, live)  # reads the document records once
+        counts = store.count()
+        if manifest.get("dirty") or (manifest.get("documents"), manifest.get("passages")) == counts:
+            return manifest, store
+        again = _readable_manifest(client, address, live)
+        if again == manifest:
+            raise _damaged(address, f"the manifest says {manifest.get('documents')} documents / "
+                                    f"{manifest.get('passages')} passages, the document records {counts[0]} / {counts[1]}")
+        manifest = again
+    return {**manifest, "dirty": True}, store
+
+
+def _readable_manifest(client, address: MilvusAddress, live: str) -> dict:
+    manifest = manifest_of(client, live)
+    if manifest is None:
+        raise _damaged(address, f"{meta_name(live)} holds no manifest")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise QAIndexError(f"index format {manifest.get('format')} at {address} is not {FORMAT_VERSION}; "
+                           f"{rebuild_hint(address)}")
+    return manifest
+
+
 @dataclass
 class MilvusIndex:
     """A generation opened for reading: the same three roles as ``LoadedIndex``."""
@@ -71,18 +106,8 @@ class MilvusIndex:
         if live is None:
             raise no_index(address)
         ensure_loaded(client, live)
-        manifest = manifest_of(client, live)
-        if manifest is None:
-            raise _damaged(address, f"{meta_name(live)} holds no manifest")
-        if manifest.get("format") != FORMAT_VERSION:
-            raise QAIndexError(f"index format {manifest.get('format')} at {address} is not {FORMAT_VERSION}; "
-                               f"{rebuild_hint(address)}")
-        store = MilvusStore(client, live)
-        documents, passages = store.count()
-        # While a change is under way (or was interrupted: "dirty") the records are ahead of the manifest.
-        if not manifest.get("dirty") and (manifest.get("documents"), manifest.get("passages")) != (documents, passages):
-            raise _damaged(address, f"the manifest says {manifest.get('documents')} documents / "
-                                    f"{manifest.get('passages')} passages, the document records {documents} / {passages}")
+        manifest, store = _settled(client, address, live)
+        passages = store.count()[1]
         vectors = MilvusDense(client, live, int(manifest.get("dim") or 0), passages)
         lexical = MilvusLexical(client, live, passages, os.environ.get(LEXICAL_ENV, "ours")) if passages else None
         return cls(address, live, manifest, store, vectors, lexical)
