@@ -126,6 +126,10 @@ class Query:
     # its translation's terms. The reader asks how much of this a quoted passage holds.
     rarity: dict[str, float] = field(default_factory=dict)
     cross_rarity: dict[str, float] = field(default_factory=dict)
+    # The rarity of the question's own terms that no indexed passage holds and no phrase of the
+    # translation renders ("vote count" in a corpus that never mentions a vote): asked in words that
+    # no passage in either language can hold, so a cross-language passage misses them too.
+    untranslated: float = 0.0
     index_passages: Optional[int] = None  # how many passages the searched index holds (set by retrieval)
 
     def pasted_chars(self, passage_text: str) -> int:
@@ -137,13 +141,14 @@ class Query:
         n = self.pasted_chars(passage_text)
         return n > 0 and n >= share * searchable_length(self.text)
 
-    def coverage(self, passage_text: str, cross: bool) -> Optional[float]:
+    def coverage(self, passage_text: str, cross: bool, count_untranslated: bool = False) -> Optional[float]:
         """The share of the question's rarity-weighted terms found in ``passage_text`` (``cross``: the
-        passage is in the translation's language); None when retrieval set no rarities."""
+        passage is in the translation's language; ``count_untranslated``: the ``untranslated`` words
+        count as missing from it); None when retrieval set no rarities."""
         from .lexical import tokenize
 
         weights = self.cross_rarity if cross else self.rarity
-        total = sum(weights.values())
+        total = sum(weights.values()) + (self.untranslated if cross and count_untranslated else 0.0)
         if not total:
             return None
         present = set(tokenize(passage_text))

@@ -297,6 +297,8 @@ class Retriever:
             signals.append(Signal("lexical", s.w_lexical * strength, lexical))
             if translation:
                 query.cross_rarity = self.index.lexical.rarities(translation.terms)
+                rendered, held = translation.rendered_tokens(), self.index.lexical.doc_freq
+                query.untranslated = sum(w for t, w in query.rarity.items() if t not in rendered and not held(t))
                 signals.append(Signal("lexical translated", w_lexical_t,
                                       self.index.lexical.top(translation.terms, n, allowed), scope))
         timings["lexical_ms"] = (time.perf_counter() - t2) * 1000

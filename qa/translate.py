@@ -66,6 +66,10 @@ class Translation:
         self.phrases.append(phrase)
         add_terms(self.terms, phrase.renderings, phrase.from_glossary, phrase.weight, weighted, shares)
 
+    def rendered_tokens(self) -> set[str]:
+        """The question's own tokens that some phrase renders (the rest found no translation)."""
+        return {token for phrase in self.phrases for token in tokenize(phrase.source)}
+
     def render(self) -> None:
         """Set ``text``: the laws named, then each phrase's best rendering, once each (what is embedded)."""
         self.text = " ".join(dict.fromkeys(self.laws + [p.renderings[0] for p in self.phrases]))

@@ -1,5 +1,6 @@
 """Sweep one search setting over the dev sets: hit@1 / hit@5 per set and language, and with --answers
-what the answers do (correct / wrong of the answerable questions, the unanswerable ones held back).
+what the answers do (c correct / w wrong / p labelled partial of the answerable questions, the
+unanswerable ones held back).
 
     python scripts/settings_sweep.py --index /work/ix/cq-final --setting w_elsewhere --values 0,0.2,0.5 \
         ../shared/bench/chongqing/dev.jsonl bench/chongqing-en.jsonl bench/blind.jsonl bench/blind-2.jsonl \
@@ -30,7 +31,8 @@ def figures(rows: list[dict], answers: bool) -> str:
     if answers and rows:
         shares, n = answer_figures(rows), len(answerable)
         if answerable:
-            out.append(f"c{round(shares['answered_correctly'] * n)}/w{round(shares['answered_wrongly'] * n)}/{n}")
+            out.append(f"c{round(shares['answered_correctly'] * n)}/w{round(shares['answered_wrongly'] * n)}"
+                       f"/p{round(shares['partial'] * n)}/{n}")
         if "unanswerable_n" in shares:
             m = shares["unanswerable_n"]
             out.append(f"held {round(shares['unanswerable_held_back'] * m)}/{m}")

@@ -93,6 +93,16 @@ def test_bundled_index_calls_a_quote_missing_the_questions_subject_partial(repo_
     assert answered.state == "answered" and "2025年3月1日" in answered.text
 
 
+def test_bundled_index_does_not_let_words_nothing_holds_drop_out_of_an_english_question(repo_assistant):
+    """"Delegates" and "voted" are in no bundled passage and have no rendering: the Chinese passage
+    about the adoption holds every translated term, yet it does not say how anyone voted."""
+    question = "How many delegates voted against the development zone regulations?"
+    query = repo_assistant.retriever.search(question, 5).query
+    assert query.untranslated > 0 and {"deleg", "vote"} <= set(query.rarity)
+    answer = repo_assistant.ask(question)
+    assert answer.state in ("partial", "abstained"), (answer.text, answer.confidence)
+
+
 def test_fresh_default_index_answers_the_effective_date(tmp_path, repo_index):
     seed_cache(repo_index, tmp_path / "index")  # same vectors, no re-embedding; the build itself is fresh
     assistant = Assistant.open_default(tmp_path / "index")

@@ -467,6 +467,10 @@ def test_coverage_is_the_share_of_the_questions_rare_words_a_passage_holds():
     assert query.coverage("开发区应当发展工业。", cross=False) == pytest.approx(3 / 12)
     query.cross_rarity = {"zone": 1.0, "output": 3.0}
     assert query.coverage("The zone's output grew.", cross=True) == pytest.approx(1.0)
+    query.untranslated = 4.0  # "2024年" found no rendering and no passage holds it: still asked
+    assert query.coverage("The zone's output grew.", cross=True, count_untranslated=True) == pytest.approx(4 / 8)
+    assert query.coverage("The zone's output grew.", cross=True) == pytest.approx(1.0)
+    assert query.coverage("开发区应当发展工业。", cross=False, count_untranslated=True) == pytest.approx(3 / 12)
 
 
 def test_a_middling_answer_whose_passage_lacks_the_questions_specifics_is_partial():
@@ -501,6 +505,28 @@ def test_in_a_small_index_a_passage_missing_most_of_the_question_is_partial_at_a
     query.index_passages = SMALL_INDEX_PASSAGES  # a big index: strong evidence stands on its own
     assert not reader._uncovered(query, hit, 1.0)
     query.index_passages, query.rarity = 30, {"开发区": 1.0, "工业": 2.0, "职权": 3.0}  # half is there
+    assert not reader._uncovered(query, hit, 1.0)
+
+
+def test_in_a_small_index_a_passage_in_the_other_language_faces_the_cross_language_bar():
+    """An English question quoted from a Chinese passage at full confidence: its translation's terms
+    must be there, and words nothing in the index holds count as missing, not as never asked."""
+    from qa.models import Hit, Passage
+    from qa.query import Query
+    from qa.reader import MIN_COVERAGE_ACROSS_LANGUAGES, ExtractiveReader
+    from qa.translate import Translation
+
+    reader = ExtractiveReader(embedder=None)
+    hit = Hit(Passage(doc_id="甲.md", title="甲市开发区条例", text="大会通过了开发区条例。", language="zh"), 1.0, 1)
+    query = Query.parse("How many votes did the congress cast for the zone regulations?")
+    query.translation = Translation(target="zh")
+    query.cross_rarity = {"通过": 3.0, "开发区": 1.0, "条例": 1.0}  # all held by the passage
+    query.index_passages = 30
+    assert not reader._uncovered(query, hit, 1.0)
+    query.untranslated = 8.0  # "votes", "cast": no rendering, and no passage in either language holds them
+    assert 5 / 13 < MIN_COVERAGE_ACROSS_LANGUAGES
+    assert reader._uncovered(query, hit, 1.0)
+    query.index_passages = 6654  # a big index: strong evidence stands on its own
     assert not reader._uncovered(query, hit, 1.0)
 
 
