@@ -74,6 +74,18 @@ def asks_effective_date(question: str) -> bool:
     return bool(_WHEN_ZH.search(question) or _WHEN_EN.search(question))
 
 
+# A question that says it asks what the news reported ("据报道", "那篇新闻", "the iChongqing story"):
+# a news item answers it, not a statute that says something alike. ("report" alone is not enough:
+# laws require reports.)
+_NEWS_ZH = re.compile(r"报道|新闻(?!出版)|稿子|媒体|记者")  # 新闻出版: an administration's name
+_NEWS_EN = re.compile(r"\b(news|newspaper|press|media|journalists?|reporters?|story)\b|ichongqing", re.I)
+
+
+def asks_about_news(question: str) -> bool:
+    """True for "据iChongqing报道……" / "What did the news say about …?"."""
+    return bool(_NEWS_ZH.search(question) or _NEWS_EN.search(question))
+
+
 # A run of a question long enough that it was most likely pasted from a provision ("where is this
 # from: …"): a natural question rarely repeats 10 Chinese characters of a statute verbatim.
 _PUNCTUATION_RUN = re.compile(r"[\n\t，。；：、！？,.;:!?“”\"'‘’「」『』《》()（）【】\[\]…—]+")
@@ -110,6 +122,7 @@ class Query:
     language: str
     article: Optional[str] = None  # 第X条 the question names
     asks_effective_date: bool = False
+    asks_news: bool = False  # it asks what the news reported (``asks_about_news``)
     translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
     # Provinces and cities the question names that indexed titles name too (set by retrieval): the
@@ -167,7 +180,8 @@ class Query:
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),
-                   asks_effective_date=asks_effective_date(text), translation=translation,
+                   asks_effective_date=asks_effective_date(text), asks_news=asks_about_news(text),
+                   translation=translation,
                    fragments=verbatim_fragments(text))
 
     @property

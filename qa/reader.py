@@ -278,8 +278,10 @@ class ExtractiveReader:
         """Which hits to quote from: the first ``top_passages``, and one in the asker's language if none
         of those is, looking as far as the fifth hit. A question naming a place skips the rules titled
         with other places (Ningbo's rule does not answer a question about Chongqing) unless only those
-        were found."""
+        were found; one asking what the news reported reads only news passages while there are any."""
         window = list(range(min(len(hits), READ_WINDOW)))
+        if query.asks_news:
+            window = [i for i in window if hits[i].passage.kind == "news"] or window
         if query.places:
             window = [i for i in window if not titled_elsewhere(hits[i].passage.title, query.places)] or window
         read = window[: self.top_passages]
