@@ -5,7 +5,6 @@ so without the place rule it is ranked and quoted first for a question about Cho
 """
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import first_passage, open_invented_index
