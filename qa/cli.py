@@ -263,6 +263,7 @@ def search(query, k, laws, docs, kinds, regions, as_of, explain, index_dir, as_j
             data = {"hits": data, "translation": result.translation.explain() if result.translation else None,
                     "translated_query": result.translation.text if result.translation else None,
                     "article": result.article, "laws": result.laws, "places": sorted(result.query.places),
+                    "asks_news": result.query.asks_news,
                     "neighbours": [{"question": n.question, "similarity": round(n.similarity, 4)}
                                    for n in result.neighbours]}
         _echo_json(data)
@@ -277,6 +278,8 @@ def search(query, k, laws, docs, kinds, regions, as_of, explain, index_dir, as_j
             click.echo(f"laws named: {', '.join(result.laws)}")
         if result.query.places:
             click.echo(f"places named: {', '.join(sorted(result.query.places))} (rules titled with other places rank lower)")
+        if result.query.asks_news:
+            click.echo("asked of the news: news passages rank first")
         for n in result.neighbours[:3]:
             click.echo(f"similar training question ({n.similarity:.2f}): {n.question}")
     for hit in result.hits:

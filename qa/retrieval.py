@@ -355,8 +355,9 @@ class Retriever:
         # (a pasted sentence's source is among the passages that share its words).
         pool = dict.fromkeys([pid for pid, _ in fused[: max(n, k * 5)]] + [pid for pid, _ in lexical])
         passages = self.index.store.passages(list(pool))
-        if s.lookups and query.fragments:
-            fused = put_first(fused, self._verbatim_sources(query, fused, passages))
+        if s.lookups and query.fragments and (sources := self._verbatim_sources(query, fused, passages)):
+            fused = put_first(fused, sources)
+            query.asks_news = False  # a pasted sentence asks where it comes from, whatever words it holds
         dense_of = dict(own.ranking)
         # A passage's best similarity to any form of the query; a translation that covers little of
         # the question ("recipe for spaghetti" → 标准) must not vouch for it.

@@ -192,9 +192,12 @@ def test_search_explain(repo_index):
     result = run("search", "When do the regulations take effect?", "-k", "2", "--explain", "--json",
                  "--index", repo_index)
     data = json.loads(result.stdout)
-    assert set(data) == {"hits", "translation", "translated_query", "article", "laws", "places", "neighbours"}
+    assert set(data) == {"hits", "translation", "translated_query", "article", "laws", "places", "asks_news",
+                         "neighbours"}
     assert len(data["hits"]) == 2 and data["neighbours"] == []  # this index carries no training questions
-    assert data["places"] == []
+    assert data["places"] == [] and data["asks_news"] is False
     result = run("search", "When do Chongqing's development zone regulations take effect?", "-k", "2", "--explain",
                  "--index", repo_index)
     assert "places named: 重庆 (rules titled with other places rank lower)" in result.stdout.splitlines()
+    result = run("search", "据iChongqing报道，开发区条例什么时候施行？", "-k", "2", "--explain", "--index", repo_index)
+    assert "asked of the news: news passages rank first" in result.stdout.splitlines()

@@ -19,6 +19,8 @@ RULE = """# 重庆市测试园区条例
 第一条 园区应当发展节能环保产业和资源循环利用产业，推动工业绿色低碳转型。
 
 第二条 园区管理机构负责园区的日常管理。
+
+第三条 新闻媒体应当加强对园区节能环保政策的宣传报道。
 """
 NEWS = """---
 title: 测试园区新闻
@@ -59,3 +61,12 @@ def test_a_question_asking_what_the_news_said_gets_the_news_first(rule_and_news)
     assert first_passage(rule_and_news, plain).kind != "news"  # not asked of the news: the rule stays first
     answer = rule_and_news.ask(ASKED_OF_THE_NEWS)
     assert answer.citations and answer.citations[0].hit.passage.kind == "news"
+
+
+def test_a_pasted_sentence_that_mentions_the_press_is_still_answered_from_its_source(rule_and_news):
+    pasted = "新闻媒体应当加强对园区节能环保政策的宣传报道"
+    assert asks_about_news(pasted)
+    result = rule_and_news.retriever.search(pasted, 3)
+    assert result.hits[0].passage.article == "第三条" and not result.query.asks_news
+    answer = rule_and_news.ask(pasted)
+    assert answer.citations[0].hit.passage.article == "第三条" and pasted in answer.citations[0].quotes[0]
