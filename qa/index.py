@@ -31,7 +31,7 @@ from .embedders import Embedder
 from .integrity import (FORMAT_VERSION, QAIndexError, VerifyReport, disagreements, no_index, open_parts,
                         read_manifest_file, rebuild_hint, verify_generation)
 from .learned import MIN_ADAPTER_QUESTIONS, ResolvedQuestions
-from .questions import TrainingQuestion, gold_resolver
+from .questions import TrainingQuestion, resolve_gold
 from .references import passage_references
 from .lexical import LexicalIndex, tokenize
 from .loaders import LoadError, load_sources
@@ -367,11 +367,10 @@ class IndexWriter:
                           report: LearnReport) -> ResolvedQuestions:
         """The questions with a gold item in ``store``, their query vectors and gold passages (shared
         by every backend's ``learn``); each other question is named in ``report.skipped``."""
-        resolve = gold_resolver(store, questions)
         kept: list[TrainingQuestion] = []
         gold_passages: list[list[int]] = []
-        for q in questions:
-            if found := resolve(q.gold):
+        for q, found in zip(questions, resolve_gold(store, questions)):
+            if found:
                 kept.append(q)
                 gold_passages.append([pid for pid, _ in found])
             else:

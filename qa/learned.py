@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .questions import TrainingQuestion, gold_resolver
+from .questions import TrainingQuestion, resolve_gold
 from .text import detect_language
 
 
@@ -62,12 +62,10 @@ class LearnedSignals:
             return None
         questions = [TrainingQuestion(question=q, gold=json.loads(g), id=qid) for qid, q, g, _ in rows]
         vectors = np.stack([np.frombuffer(v, dtype=np.float32) for *_, v in rows])
-        resolve = gold_resolver(store, questions)
         gold_passages: list[list[int]] = []
         law_of_passage: dict[int, str] = {}
         law_counts: Counter = Counter()
-        for q in questions:
-            found = resolve(q.gold)
+        for found in resolve_gold(store, questions):
             gold_passages.append([pid for pid, _ in found])
             law_of_passage.update(found)
             law_counts.update({title for _, title in found})

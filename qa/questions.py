@@ -107,3 +107,9 @@ def gold_resolver(store, questions: Sequence[TrainingQuestion]):
         return [(pid, title) for g in gold for pid, article, title, text in by_doc.get(g["doc"], [])
                 if ("article" not in g or g["article"] == article) and ("quote" not in g or g["quote"] in text)]
     return resolve
+
+
+def resolve_gold(store, questions: Sequence[TrainingQuestion]) -> list[list[tuple[int, str]]]:
+    """Per question, what its gold points at in ``store`` (``gold_resolver``; empty: nothing indexed)."""
+    resolve = gold_resolver(store, questions)
+    return [resolve(q.gold) for q in questions]
