@@ -122,7 +122,7 @@ class Query:
     language: str
     article: Optional[str] = None  # 第X条 the question names
     asks_effective_date: bool = False
-    asks_news: bool = False  # it asks what the news reported (``asks_about_news``)
+    asks_news: bool = False  # it asks what the news reported (``asks_about_news``; set by retrieval)
     translation: Optional[Translation] = None  # weighted terms in the other corpus language
     laws: list[str] = field(default_factory=list)  # indexed titles the question names (set by retrieval)
     # Provinces and cities the question names that indexed titles name too (set by retrieval): the
@@ -180,8 +180,7 @@ class Query:
         if translation is not None and not translation.terms:
             translation = None
         return cls(text=text, language=language, article=article_reference(text),
-                   asks_effective_date=asks_effective_date(text), asks_news=asks_about_news(text),
-                   translation=translation,
+                   asks_effective_date=asks_effective_date(text), translation=translation,
                    fragments=verbatim_fragments(text))
 
     @property

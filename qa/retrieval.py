@@ -22,7 +22,7 @@ from .law_titles import LawTitles
 from .learned import LearnedSignals, Neighbour
 from .lexical import match_strength, weighted_terms
 from .models import Hit
-from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query
+from .query import DEFAULT_NOISE_FLOOR, EFFECTIVE_CLAUSE, Query, asks_about_news
 from .translate import Translation, Translator, in_context
 
 MIN_TRUSTED_COVERAGE = 0.5
@@ -335,7 +335,7 @@ class Retriever:
             fused = self._boost(fused, lambda pid: language_of.get(pid) == "zh", s.w_prefer_chinese)
         if query.places and fused:
             fused = self._boost(fused, lambda pid: titled_elsewhere(title_of.get(pid, ""), query.places), -s.w_elsewhere)
-        query.asks_news = query.asks_news and bool(s.w_news_asked)  # 0 turns the reader's part off too
+        query.asks_news = bool(s.w_news_asked) and asks_about_news(query.text)  # 0 turns the reader's part off too
         if query.asks_news and fused:
             news = set(self.index.store.allowed_ids(Filters(kinds=("news",))).tolist())
             fused = self._boost(fused, lambda pid: pid in news, s.w_news_asked)
